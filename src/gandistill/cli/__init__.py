@@ -1,0 +1,1 @@
+"""Command-line interface: ``gandistill <stage> ...``; one module per stage."""

@@ -1,0 +1,55 @@
+"""Entry point of the ``gandistill`` console script.
+
+Each stage lives in its own module under ``gandistill.cli`` exposing ``register(subparsers)``;
+a registered parser sets ``func`` (called with the parsed args, returns an exit code).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .. import __version__
+from ..errors import GandistillError
+
+# Modules that add sub-commands, in the order shown by --help.
+STAGES = ["data", "teacher", "evaluate", "demo"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gandistill",
+        description="Distil pretrained GANs into fast conditional image translators with limited data.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"gandistill {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in STAGES:
+        try:
+            module = importlib.import_module(f"gandistill.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("gandistill.cli."):
+                continue  # stage not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 1
+    try:
+        return int(args.func(args) or 0)
+    except GandistillError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the last completed checkpoint is intact (use --resume latest)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""``gandistill teacher train|sample|import``."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..config import add_dataclass_args, from_args, from_dict, read_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("teacher", help="train, sample or import a StyleGAN2 teacher")
+    tsub = p.add_subparsers(dest="teacher_command", metavar="ACTION")
+    p.set_defaults(func=lambda a: p.print_help() or 1)
+
+    from ..teacher.config import StyleGAN2Config
+    from ..teacher.train_config import TeacherTrainConfig
+
+    t = tsub.add_parser("train", help="train a StyleGAN2 teacher (resumable, multi-process via torchrun)",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        description="Train a StyleGAN2 teacher on an image folder or the built-in toyfaces.\n\n"
+                        "  gandistill teacher train --data toyfaces --resolution 32 --steps 3000\n"
+                        "  gandistill teacher train --out runs/teacher --resume latest\n"
+                        "  torchrun --nproc_per_node=4 -m gandistill.cli.main teacher train --data DIR")
+    t.add_argument("--config", type=Path, help="start from this config.json (options given here override it)")
+    t.add_argument("--dry-run", action="store_true", help="validate the data, print the resolved config, exit")
+    add_dataclass_args(t.add_argument_group("training"), TeacherTrainConfig)
+    add_dataclass_args(t.add_argument_group("architecture"), StyleGAN2Config)
+    t.set_defaults(func=_train)
+
+    s = tsub.add_parser("sample", help="images for given seeds, and a style-mixing grid")
+    s.add_argument("--model", required=True, help="teacher model directory (…/model)")
+    s.add_argument("--out", required=True, type=Path, help="output folder")
+    s.add_argument("--seeds", default="0-15", help="seeds, e.g. 0-15,42")
+    s.add_argument("--psi", type=float, default=1.0, help="truncation ψ (1 = none)")
+    s.add_argument("--noise-mode", default="const", choices=["const", "random", "none"])
+    s.add_argument("--mix-rows", default=None, help="row seeds of a style-mixing grid (pose/shape source)")
+    s.add_argument("--mix-cols", default=None, help="column seeds of the style-mixing grid (colour source)")
+    s.add_argument("--crossover", type=int, default=None, help="first ws layer taken from the column seed "
+                   "(default num_ws/2)")
+    s.add_argument("--device", default="auto")
+    s.set_defaults(func=_sample)
+
+    try:
+        from .teacher_import import add_import_parser
+    except ModuleNotFoundError:
+        pass
+    else:
+        add_import_parser(tsub)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from ..teacher.config import StyleGAN2Config
+    from ..teacher.train import train_teacher
+    from ..teacher.train_config import TeacherTrainConfig
+
+    base = None
+    if args.config:
+        base = from_dict(TeacherTrainConfig, read_json(args.config))
+    elif getattr(args, "resume", None):
+        # A resumed run keeps its recorded options; only those given now override them.
+        saved = Path(getattr(args, "out", TeacherTrainConfig.out)) / "config.json"
+        if saved.is_file():
+            base = from_dict(TeacherTrainConfig, read_json(saved))
+    cfg = from_args(TeacherTrainConfig, args, base=base)
+    cfg.model = from_args(StyleGAN2Config, args, base=cfg.model)
+    model_dir = train_teacher(cfg, dry_run=args.dry_run)
+    if not args.dry_run:
+        print(f"teacher model: {model_dir}")
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from ..teacher import Generator
+    from ..teacher.sample import parse_seeds, sample_seeds, style_mix_grid
+    from ..utils.dist import resolve_device
+    from ..utils.images import make_grid, save_grid, save_image, to_uint8
+
+    device = resolve_device(args.device)
+    G = Generator.from_pretrained(args.model).to(device).eval()
+    seeds = parse_seeds(args.seeds)
+    imgs = sample_seeds(G, seeds, psi=args.psi, noise_mode=args.noise_mode)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for seed, img in zip(seeds, imgs):
+        save_image(make_grid(to_uint8(img[None]), nrow=1, pad=0), args.out / f"seed{seed:04d}.png")
+    save_grid(imgs, args.out / "grid.png")
+    print(f"wrote {len(seeds)} images and grid.png to {args.out}")
+    if args.mix_rows or args.mix_cols:
+        rows = parse_seeds(args.mix_rows or "0-3")
+        cols = parse_seeds(args.mix_cols or "10-13")
+        k = args.crossover if args.crossover is not None else G.num_ws // 2
+        grid = style_mix_grid(G, rows, cols, k, psi=args.psi, noise_mode=args.noise_mode)
+        save_grid(grid, args.out / f"stylemix-k{k}.png", nrow=len(cols) + 1)
+        print(f"style-mixing grid (crossover {k}): {args.out / f'stylemix-k{k}.png'}")
+    return 0

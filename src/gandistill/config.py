@@ -1,0 +1,148 @@
+"""Typed dataclass configs: one definition gives CLI options, JSON dumps and loading.
+
+Every run directory gets a ``config.json`` with the fully resolved values, so a run can be
+reproduced from it alone (``--config run/config.json``).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def _base_type(tp: Any) -> tuple[Any, bool]:
+    """Return (inner type, optional?) for ``X | None`` / ``Optional[X]`` annotations."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return tp, False
+
+
+def _parse_bool(text: str) -> bool:
+    low = text.lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
+
+
+def _converter(tp: Any):
+    tp, optional = _base_type(tp)
+    origin = typing.get_origin(tp)
+
+    def none_or(f):
+        if not optional:
+            return f
+        return lambda s: None if s.lower() in ("none", "null", "") else f(s)
+
+    if tp is bool:
+        return none_or(_parse_bool)
+    if tp in (int, float, str):
+        return none_or(tp)
+    if origin in (list, tuple):
+        (inner,) = {a for a in typing.get_args(tp) if a is not Ellipsis} or {str}
+        conv = _converter(inner)
+        return none_or(lambda s: [conv(x) for x in s.split(",") if x.strip() != ""])
+    if origin is typing.Literal:
+        choices = typing.get_args(tp)
+        def lit(s: str):
+            if s not in choices:
+                raise argparse.ArgumentTypeError(f"choose from {', '.join(map(str, choices))}")
+            return s
+        return none_or(lit)
+    if origin is dict or tp is dict:
+        return none_or(json.loads)
+    return none_or(str)
+
+
+def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, prefix: str = "") -> None:
+    """Add one ``--option`` per dataclass field; help text comes from ``field.metadata['help']``."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if not f.init or f.metadata.get("cli", True) is False:
+            continue
+        name = "--" + prefix + f.name.replace("_", "-")
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)  # type: ignore[misc]
+        tp = hints[f.name]
+        base, _ = _base_type(tp)
+        shown = ",".join(map(str, default)) if isinstance(default, (list, tuple)) else default
+        help_text = f.metadata.get("help", "")
+        dest = prefix.replace("-", "_") + f.name
+        if base is bool:
+            parser.add_argument(name, dest=dest, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                                help=f"{help_text} (default: {shown})")
+            continue
+        metavar = f.metadata.get("metavar")
+        if metavar is None:
+            metavar = "{" + ",".join(map(str, typing.get_args(base))) + "}" if typing.get_origin(base) is \
+                typing.Literal else (base.__name__.upper() if isinstance(base, type) else "LIST")
+        parser.add_argument(name, dest=dest, type=_converter(tp), default=argparse.SUPPRESS, metavar=metavar,
+                            help=f"{help_text} (default: {shown})")
+
+
+def from_args(cls: type[T], args: argparse.Namespace, prefix: str = "", base: T | None = None) -> T:
+    """Build ``cls`` from parsed args; options not given keep ``base``'s (or the default) values."""
+    values = dataclasses.asdict(base) if base is not None else {}
+    for f in dataclasses.fields(cls):
+        key = prefix.replace("-", "_") + f.name
+        if hasattr(args, key):
+            values[f.name] = getattr(args, key)
+    return from_dict(cls, values)
+
+
+def from_dict(cls: type[T], data: dict[str, Any], strict: bool = True) -> T:
+    """Build a (possibly nested) dataclass from a JSON-like dict, rejecting unknown keys."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = set(data) - names
+    if unknown and strict:
+        raise ValueError(f"{cls.__name__}: unknown option(s) {sorted(unknown)}; known: {sorted(names)}")
+    kwargs = {}
+    for key, value in data.items():
+        if key not in names:
+            continue
+        tp, _ = _base_type(hints[key])
+        if dataclasses.is_dataclass(tp) and isinstance(value, dict):
+            value = from_dict(tp, value, strict)
+        elif typing.get_origin(tp) is tuple and isinstance(value, list):
+            value = tuple(value)
+        kwargs[key] = value
+    return cls(**kwargs)  # type: ignore[call-arg]
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    return dataclasses.asdict(obj)
+
+
+def dump_json(obj: Any, path: str | Path) -> None:
+    from .io.atomic import atomic_write_text
+
+    data = to_dict(obj) if dataclasses.is_dataclass(obj) else obj
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def field(default: Any = dataclasses.MISSING, help: str = "", **meta: Any) -> Any:
+    """``dataclasses.field`` with a help text (shown by ``--help``); mutable defaults are copied."""
+    metadata = {"help": help, **meta}
+    if isinstance(default, (list, dict)):
+        return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def read_json(path: str | Path) -> dict[str, Any]:
+    from .errors import GandistillError
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise GandistillError(f"cannot read config {path}: {exc}") from exc

@@ -1,0 +1,14 @@
+"""User-facing errors: raised for bad input; the CLI prints the message without a traceback."""
+from __future__ import annotations
+
+
+class GandistillError(Exception):
+    """Base class for errors whose message tells the user what is wrong and how to fix it."""
+
+
+class DataError(GandistillError, ValueError):
+    """A dataset, image, audio file or caption cannot be used (the message names the file)."""
+
+
+class CheckpointError(GandistillError, ValueError):
+    """A model directory, training state or foreign checkpoint is missing, corrupt or incompatible."""

@@ -1,0 +1,137 @@
+"""Model directories: ``config.json`` (class, hyper-parameters, version, parents) + ``model.safetensors``.
+
+    G.save_pretrained("runs/teacher/model", parents={"teacher": parent_hash})
+    G = Generator.from_pretrained("runs/teacher/model")
+
+A directory may hold several networks under prefixes (a teacher holds ``G.`` and ``D.``);
+``Generator.from_pretrained(teacher_dir)`` then loads just the generator.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, TypeVar
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .. import __version__
+from ..config import from_dict
+from ..errors import CheckpointError
+from .atomic import atomic_path, atomic_write_text
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+M = TypeVar("M", bound="PretrainedMixin")
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_model_config(directory: str | Path) -> dict[str, Any]:
+    directory = Path(directory)
+    path = directory / CONFIG_NAME
+    if not path.is_file():
+        raise CheckpointError(f"{directory} is not a model directory: {CONFIG_NAME} is missing "
+                              f"(expected {CONFIG_NAME} + {WEIGHTS_NAME}, written by save_pretrained)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path} is not valid JSON ({exc}); the model directory is corrupt") from exc
+
+
+def model_hash(directory: str | Path) -> str:
+    """Content hash of a model directory's weights: used to link students to their teachers."""
+    return file_sha256(Path(directory) / WEIGHTS_NAME)
+
+
+def save_state_dict(tensors: dict[str, torch.Tensor], directory: Path, meta: dict[str, Any]) -> str:
+    """Write weights then config atomically; returns the weights' sha256."""
+    directory.mkdir(parents=True, exist_ok=True)
+    contiguous = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    with atomic_path(directory / WEIGHTS_NAME) as tmp:
+        save_file(contiguous, str(tmp), metadata={"format": "pt"})
+    digest = model_hash(directory)
+    atomic_write_text(directory / CONFIG_NAME, json.dumps({**meta, "sha256": digest}, indent=2) + "\n")
+    return digest
+
+
+class PretrainedMixin:
+    """Adds save_pretrained / from_pretrained to an nn.Module built from one dataclass config."""
+
+    config_class: type = object
+    #: sub-networks saved under a key prefix, e.g. {"Generator": "G."} on a container class
+    components: dict[str, str] = {}
+
+    def save_pretrained(self, directory: str | Path, parents: dict[str, str] | None = None,
+                        extra: dict[str, Any] | None = None) -> str:
+        meta = {
+            "class": type(self).__name__,
+            "config": dataclasses.asdict(self.config),  # type: ignore[attr-defined]
+            "components": self.components,
+            "gandistill_version": __version__,
+            "parents": parents or {},
+            "extra": extra or {},
+        }
+        return save_state_dict(self.state_dict(), Path(directory), meta)  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_pretrained(cls: type[M], directory: str | Path, map_location: str | torch.device = "cpu") -> M:
+        directory = Path(directory)
+        meta = read_model_config(directory)
+        name = cls.__name__
+        if meta.get("class") == name:
+            prefix = ""
+        elif name in meta.get("components", {}):
+            prefix = meta["components"][name]
+        else:
+            raise CheckpointError(f"{directory} holds a {meta.get('class')!r}, which has no {name}; "
+                                  f"load it with {meta.get('class')}.from_pretrained")
+        try:
+            cfg = from_dict(cls.config_class, meta["config"])
+        except (TypeError, ValueError, KeyError) as exc:
+            raise CheckpointError(f"{directory / CONFIG_NAME}: incompatible config ({exc})") from exc
+        model = cls(cfg)  # type: ignore[call-arg]
+        weights = directory / WEIGHTS_NAME
+        if not weights.is_file():
+            raise CheckpointError(f"{weights} is missing; the model directory is incomplete")
+        try:
+            tensors = load_file(str(weights), device=str(map_location))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise CheckpointError(f"{weights} cannot be read ({exc}); it is truncated or corrupt — "
+                                  "re-export the model") from exc
+        if prefix:
+            tensors = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        load_checked(model, tensors, str(weights))  # type: ignore[arg-type]
+        model.source_dir = directory  # type: ignore[attr-defined]
+        model.source_hash = meta.get("sha256")  # type: ignore[attr-defined]
+        model.parents = meta.get("parents", {})  # type: ignore[attr-defined]
+        return model
+
+
+def load_checked(model: torch.nn.Module, tensors: dict[str, torch.Tensor], origin: str) -> None:
+    """load_state_dict with an error that lists missing/unexpected/mis-shaped keys and names the file."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(tensors))
+    unexpected = sorted(set(tensors) - set(own))
+    shapes = [f"{k}: file {list(tensors[k].shape)} vs model {list(own[k].shape)}"
+              for k in own if k in tensors and tensors[k].shape != own[k].shape]
+    if missing or unexpected or shapes:
+        parts = []
+        if missing:
+            parts.append(f"missing {len(missing)} keys (e.g. {missing[:5]})")
+        if unexpected:
+            parts.append(f"unexpected {len(unexpected)} keys (e.g. {unexpected[:5]})")
+        if shapes:
+            parts.append("shape mismatch: " + "; ".join(shapes[:5]))
+        raise CheckpointError(f"{origin} does not fit {type(model).__name__}: " + ", ".join(parts) +
+                              ". Was it saved from a different architecture or config?")
+    model.load_state_dict(tensors)

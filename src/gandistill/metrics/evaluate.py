@@ -1,0 +1,161 @@
+"""``evaluate``: every metric for a generated set against a reference folder, plus the protocol used.
+
+    from gandistill.metrics import evaluate
+    evaluate("runs/x/samples", "data/faces", metrics=("fid", "kid"), out="metrics.json")
+    evaluate("runs/x/translated", "data/test/B", metrics=("ssim", "psnr", "l1", "lpips"), paired=True)
+
+CLI: ``gandistill evaluate GENERATED --reference DIR [--metrics ...] [--paired] [--out metrics.json]``.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from .. import __version__
+from ..errors import GandistillError
+from ..io.atomic import atomic_write_text
+from . import kid as kid_mod
+from . import pixel
+from .fid import fid_from_features
+from .images import load_image, match_by_stem, to_tensor
+from .inception import InceptionFeatures
+from .sources import FolderSource, ImageSource, as_source
+from .stats_cache import cached_features
+
+DEFAULT_METRICS = ("fid", "kid", "ssim", "psnr", "l1")
+DISTRIBUTION_METRICS = ("fid", "kid")
+PAIRED_METRICS = ("ssim", "psnr", "l1", "lpips")
+ALL_METRICS = DISTRIBUTION_METRICS + PAIRED_METRICS
+
+
+def evaluate(generated, reference, metrics: Sequence[str] = DEFAULT_METRICS, paired: bool = False,
+             num_images: int | None = None, out: str | Path | None = None, *,
+             num_reference: int | None = None, inception: str | Path | InceptionFeatures | None = None,
+             batch_size: int = 32, device: str | torch.device = "cpu", seed: int = 0,
+             kid_subsets: int = kid_mod.NUM_SUBSETS, kid_subset_size: int = kid_mod.MAX_SUBSET_SIZE,
+             use_cache: bool = True, progress: bool = True, lpips_net: str = "alex",
+             lpips_weights: str | Path | None = None) -> dict:
+    """Compute ``metrics`` for ``generated`` vs the ``reference`` folder; returns (and writes to ``out``) a dict.
+
+    ``generated``: folder, model directory, tensor, callable(n) or iterable of uint8 batches.
+    ``num_images`` caps generated images (first N files of a folder); ``num_reference`` caps the reference
+    set (default: all of it). Paired metrics (ssim, psnr, l1, lpips) need ``paired=True`` and two folders
+    whose files match by stem; without ``paired`` they are listed under "skipped".
+    """
+    metrics = _check_metrics(metrics)
+    result: dict = {"metrics": {}, "skipped": {}, "counts": {}, "protocol": {},
+                    "gandistill_version": __version__}
+    wanted_dist = [m for m in metrics if m in DISTRIBUTION_METRICS]
+    wanted_paired = [m for m in metrics if m in PAIRED_METRICS]
+    if wanted_paired and not paired:
+        for m in wanted_paired:
+            result["skipped"][m] = "paired metric: pass paired=True (--paired) with files matching by stem"
+        wanted_paired = []
+
+    gen_source = as_source(generated, num_images, seed=seed, device=device)
+    ref_source = as_source(reference, num_reference, seed=seed, device=device)
+    result["generated"], result["reference"] = gen_source.description, ref_source.description
+
+    if wanted_dist:
+        _distribution_metrics(result, wanted_dist, gen_source, ref_source, inception, batch_size, device,
+                              seed, kid_subsets, kid_subset_size, use_cache, progress)
+    if wanted_paired:
+        _paired_metrics(result, wanted_paired, gen_source, ref_source, num_images, device, batch_size,
+                        lpips_net, lpips_weights, progress)
+    if out is not None:
+        atomic_write_text(out, json.dumps(_jsonable(result), indent=2) + "\n")
+    return result
+
+
+def _check_metrics(metrics: Sequence[str] | str) -> list[str]:
+    if isinstance(metrics, str):
+        metrics = [m for m in metrics.split(",") if m.strip()]
+    names = [m.strip().lower() for m in metrics]
+    unknown = [m for m in names if m not in ALL_METRICS]
+    if unknown or not names:
+        raise GandistillError(f"unknown metric(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(ALL_METRICS)}")
+    return list(dict.fromkeys(names))
+
+
+def _distribution_metrics(result: dict, wanted: list[str], gen: ImageSource, ref: ImageSource, inception, batch_size,
+                          device, seed, kid_subsets, kid_subset_size, use_cache, progress) -> None:
+    extractor = inception if isinstance(inception, InceptionFeatures) else InceptionFeatures(inception, device, batch_size)
+    protocol = extractor.protocol()
+
+    def ref_features() -> torch.Tensor:
+        return extractor.extract(ref.batches(batch_size), ref.size(), "reference features", progress, ref.limit)
+
+    if ref.files is not None:
+        ref_protocol = dict(protocol, num_images=len(ref.files))
+        ref_feats, hit = cached_features(ref.files, ref_protocol, ref_features, use_cache)
+        cache = "hit" if hit else ("miss (stored)" if use_cache else "off")
+    else:
+        ref_feats, cache = ref_features(), "off (reference is not a folder)"
+    gen_feats = extractor.extract(gen.batches(batch_size), gen.size(), "generated features", progress, gen.limit)
+    result["counts"].update(generated=int(gen_feats.shape[0]), reference=int(ref_feats.shape[0]))
+    result["protocol"]["inception"] = dict(protocol, reference_cache=cache)
+    if "fid" in wanted:
+        result["metrics"]["fid"] = fid_from_features(ref_feats, gen_feats)
+        result["protocol"]["fid"] = {"sqrtm": "eigh of sqrt(S1) S2 sqrt(S1), float64 (exact, no scipy)"}
+    if "kid" in wanted:
+        k = kid_mod.kid_from_features(ref_feats, gen_feats, kid_subsets, kid_subset_size, seed)
+        result["metrics"]["kid"], result["metrics"]["kid_std"] = k.mean, k.std
+        result["protocol"]["kid"] = {"kernel": "(x.y/d + 1)^3", "estimator": "unbiased MMD^2",
+                                     "num_subsets": k.num_subsets, "subset_size": k.subset_size, "seed": seed}
+
+
+def _paired_metrics(result: dict, wanted: list[str], gen: ImageSource, ref: ImageSource, num_images, device,
+                    batch_size, lpips_net, lpips_weights, progress) -> None:
+    if not (isinstance(gen, FolderSource) and isinstance(ref, FolderSource)):
+        raise GandistillError("paired metrics need two folders of images matched by file stem; "
+                              f"got {gen.description} and {ref.description}")
+    pairs = match_by_stem(gen.root, ref.root)
+    if num_images is not None:
+        pairs = pairs[:num_images]
+    lpips_model = None
+    if "lpips" in wanted:
+        from .lpips import load_lpips, to_lpips_input
+
+        lpips_model = load_lpips(lpips_net, lpips_weights, device)
+    from tqdm import tqdm
+
+    values: dict[str, list[torch.Tensor]] = {m: [] for m in wanted}
+    for stem, gpath, rpath in tqdm(pairs, desc="paired metrics", unit="img", disable=not progress, leave=False):
+        g, r = to_tensor(load_image(gpath))[None], to_tensor(load_image(rpath))[None]
+        if g.shape != r.shape:
+            raise GandistillError(f"{gpath} is {g.shape[3]}x{g.shape[2]} but its ground truth {rpath} is "
+                                  f"{r.shape[3]}x{r.shape[2]}; paired metrics need equal sizes: resize the outputs")
+        if "ssim" in wanted:
+            values["ssim"].append(pixel.ssim(g, r))
+        if "psnr" in wanted:
+            values["psnr"].append(pixel.psnr(g, r))
+        if "l1" in wanted:
+            values["l1"].append(pixel.l1(g, r))
+        if lpips_model is not None:
+            with torch.no_grad():
+                values["lpips"].append(lpips_model(to_lpips_input(g).to(device), to_lpips_input(r).to(device)).cpu())
+    for m, vals in values.items():
+        result["metrics"][m] = float(torch.cat(vals).double().mean())  # mean of per-image values; PSNR: inf if any pair is identical
+    result["counts"]["pairs"] = len(pairs)
+    result["protocol"]["paired"] = {
+        "matching": "relative path without extension", "images": "uint8 RGB, no resizing",
+        "ssim": "Gaussian 11x11 sigma 1.5, K1 0.01, K2 0.03, data range 255, valid windows, mean over channels",
+        "psnr": "10 log10(255^2 / MSE) per image, then mean", "l1": "mean |a-b| / 255 per image, then mean",
+    }
+    if lpips_model is not None:
+        result["protocol"]["paired"]["lpips"] = f"v0.1 {lpips_net}, inputs in [-1, 1]"
+
+
+def _jsonable(obj):
+    """Strict JSON: non-finite floats become strings ("inf")."""
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    return obj

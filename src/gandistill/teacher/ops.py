@@ -1,0 +1,59 @@
+"""Low-level StyleGAN2 operations in pure PyTorch: FIR resampling and fused bias + leaky ReLU.
+
+The arithmetic matches rosinality/NVlabs StyleGAN2 (see ../../../docs/teacher.md) so that imported
+weights reproduce the original outputs: [1,3,3,1] FIR kernels, gain sqrt(2) after leaky ReLU 0.2.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+SQRT2 = math.sqrt(2.0)
+
+
+def make_fir_kernel(taps: list[int] | tuple[int, ...], gain: float = 1.0) -> torch.Tensor:
+    """Separable 2-D FIR kernel from 1-D taps, normalised to sum to ``gain``."""
+    k = torch.tensor(taps, dtype=torch.float32)
+    k = torch.outer(k, k)
+    return k / k.sum() * gain
+
+
+def bias_act(x: torch.Tensor, bias: torch.Tensor | None, slope: float = 0.2, gain: float = SQRT2) -> torch.Tensor:
+    """leaky_relu(x + bias) * gain; bias broadcast over channel dim 1 (or last dim for 2-D x)."""
+    if bias is not None:
+        x = x + (bias.view(1, -1, *([1] * (x.ndim - 2))) if x.ndim > 2 else bias)
+    return F.leaky_relu(x, slope) * gain
+
+
+def _depthwise(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    c = x.shape[1]
+    # upfirdn2d is a true convolution; flipping keeps asymmetric kernels right (ours are symmetric).
+    w = kernel.flip([0, 1]).to(x.dtype)[None, None].expand(c, 1, *kernel.shape)
+    return F.conv2d(x, w, groups=c)
+
+
+def fir_filter(x: torch.Tensor, kernel: torch.Tensor, pad: tuple[int, int]) -> torch.Tensor:
+    """Pad (pad0 before, pad1 after, both axes) then filter with ``kernel``: upfirdn2d with up=down=1."""
+    x = F.pad(x, [pad[0], pad[1], pad[0], pad[1]])
+    return _depthwise(x, kernel)
+
+
+def upsample2x(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Zero-insertion ×2 upsampling followed by the FIR kernel (sum 4): rosinality ``Upsample``.
+
+    Equivalent to upfirdn2d(up=2, pad=(2, 1)); written as a strided transposed convolution, which
+    avoids materialising the zero-stuffed image.
+    """
+    c = x.shape[1]
+    w = kernel.to(x.dtype)[None, None].expand(c, 1, *kernel.shape)
+    return F.conv_transpose2d(x, w, stride=2, padding=1, groups=c)
+
+
+def downsample2x(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """FIR low-pass then keep every other pixel (pad (1, 1) for a 4-tap kernel)."""
+    c = x.shape[1]
+    x = F.pad(x, [1, 1, 1, 1])
+    w = kernel.flip([0, 1]).to(x.dtype)[None, None].expand(c, 1, *kernel.shape)
+    return F.conv2d(x, w, stride=2, groups=c)

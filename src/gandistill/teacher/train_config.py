@@ -1,0 +1,53 @@
+"""Options of ``gandistill teacher train`` (dumped with the model config to ``<out>/config.json``)."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+from ..config import field
+from .config import StyleGAN2Config
+
+
+@dataclass
+class TeacherTrainConfig:
+    out: str = field("runs/teacher", help="run directory (config, checkpoints, samples, logs, model)")
+    data: str = field("toyfaces", help="image folder, or 'toyfaces[:photo|sketch]' for the built-in data")
+    data_n: int = field(2000, help="number of toyfaces samples to generate (built-in data only)")
+    data_seed: int = field(0, help="seed of the built-in data")
+    max_images: int | None = field(None, help="use at most this many images of the folder (limited-data runs)")
+    xflip: bool = field(False, help="double the dataset with mirrored copies")
+    steps: int = field(2000, help="optimisation steps (each sees `batch` real images)")
+    batch: int = field(16, help="total batch size over all processes")
+    batch_gpu: int | None = field(None, help="per-process micro-batch; gradient accumulation makes up the rest")
+    lr_g: float = field(0.0025, help="generator learning rate")
+    lr_d: float = field(0.0025, help="discriminator learning rate")
+    beta2: float = field(0.99, help="Adam beta2 (beta1 is 0)")
+    r1_gamma: float | None = field(None, help="R1 weight; default 0.0002·res²/batch (NVlabs heuristic)")
+    r1_interval: int = field(16, help="lazy R1: apply every N steps (0 disables)")
+    pl_weight: float = field(0.0, help="path-length regularisation weight (0 disables; 2 in StyleGAN2)")
+    pl_interval: int = field(4, help="lazy path-length regularisation interval")
+    style_mixing: float = field(0.9, help="probability of style-mixing regularisation")
+    ema_kimg: float | None = field(None, help="EMA half-life in thousands of images; default batch·10/32")
+    ema_rampup: float | None = field(0.05, help="EMA ramp-up (fraction of images seen), None to disable")
+    augment: Literal["none", "diffaug", "ada"] = field("diffaug", help="discriminator augmentation")
+    diffaug_policy: str = field("color,translation,cutout", help="DiffAugment ops")
+    ada_target: float = field(0.6, help="ADA target for E[sign(D(real))]")
+    ada_interval: int = field(4, help="ADA: adjust p every N steps")
+    ada_kimg: float = field(100.0, help="ADA: images (in thousands) for p to move by 1")
+    seed: int = field(0, help="random seed (per-process seeds derive from it)")
+    device: str = field("auto", help="auto|cpu|cuda")
+    channels_last: bool = field(False, help="use channels-last memory format (faster on some CPUs/GPUs)")
+    compile: bool = field(False, help="torch.compile the networks (slow start, faster steps)")
+    log_every: int = field(10, help="write scalars every N steps")
+    grid_every: int = field(250, help="write a sample grid every N steps (0 disables)")
+    snap_every: int = field(500, help="write training state and model every N steps")
+    keep: int = field(3, help="keep the last N training states")
+    resume: str | None = field(None, help="'latest', a state-*.pt file or a run directory")
+    init_from: str | None = field(None, help="model directory to copy weights from (transfer; not a resume)")
+    progress: bool = field(True, help="show a progress bar")
+    model: StyleGAN2Config = dataclasses.field(default_factory=StyleGAN2Config, metadata={"cli": False})
+
+    def __post_init__(self) -> None:
+        if self.batch <= 0 or self.steps < 0:
+            raise ValueError("batch must be positive and steps non-negative")

@@ -1,0 +1,1 @@
+"""Small shared helpers (distributed setup, image grids, devices, progress)."""

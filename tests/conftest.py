@@ -1,0 +1,17 @@
+"""Shared pytest set-up: deterministic CPU threads and tiny configs."""
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("GANDISTILL_CACHE", os.path.join(os.path.dirname(__file__), ".cache"))
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture
+def tiny_stylegan_config():
+    from gandistill.teacher import StyleGAN2Config
+
+    return StyleGAN2Config(resolution=16, z_dim=16, w_dim=16, mapping_layers=2, channel_base=256, channel_max=16)
