@@ -11,17 +11,17 @@ from gandistill.metrics.fid import feature_stats, fid_from_features, fid_from_st
 from gandistill.metrics.kid import kid_from_features
 from metrics_support import add_noise, blur, inception_or_skip, synthetic_images
 
-N_IMAGES = 32
+N_IMAGES = 16  # small on purpose: 8 sets x 16 images keep Inception on a 2-core CPU around 15 s
 NOISE = (8.0, 24.0, 64.0)
-BLUR = (0.8, 1.6, 3.2)
+BLUR = (1.0, 2.0, 4.0)
 
 
 def test_fid_diagonal_gaussians_closed_form():
     # For diagonal covariances, tr sqrt(S1 S2) = sum sqrt(a_i b_i).
     g = torch.Generator().manual_seed(0)
     d = 16
-    mu1, mu2 = torch.randn(d, generator=g), torch.randn(d, generator=g)
-    a, b = torch.rand(d, generator=g) + 0.1, torch.rand(d, generator=g) + 0.1
+    mu1, mu2 = torch.randn(d, generator=g, dtype=torch.float64), torch.randn(d, generator=g, dtype=torch.float64)
+    a, b = torch.rand(d, generator=g, dtype=torch.float64) + 0.1, torch.rand(d, generator=g, dtype=torch.float64) + 0.1
     expected = (mu1 - mu2).square().sum() + (a + b - 2 * (a * b).sqrt()).sum()
     got = fid_from_stats(mu1, torch.diag(a), mu2, torch.diag(b))
     assert got == pytest.approx(float(expected), rel=1e-10)
@@ -45,7 +45,8 @@ def test_low_rank_path_matches_eigh_path(n1, n2, d):
     f1 = torch.randn(n1, d, generator=g, dtype=torch.float64)
     f2 = torch.randn(n2, d, generator=g, dtype=torch.float64) * 1.3 + 0.2
     via_stats = fid_from_stats(*feature_stats(f1), *feature_stats(f2))
-    assert fid_from_features(f1, f2) == pytest.approx(via_stats, rel=1e-8)
+    # rel 1e-6: the eigh path takes square roots of round-off-sized eigenvalues when n < d
+    assert fid_from_features(f1, f2) == pytest.approx(via_stats, rel=1e-6)
 
 
 def test_fid_needs_two_samples():
@@ -59,13 +60,13 @@ def inception_sets():
     ref = synthetic_images(N_IMAGES, seed=10)
     other = synthetic_images(N_IMAGES, seed=11)
     batches = [other] + [add_noise(other, s) for s in NOISE] + [blur(other, s) for s in BLUR]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     ref_f = ext(ref)
     feats = ext(torch.cat(batches))
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     n = N_IMAGES * (len(batches) + 1)
-    print(f"\nInception features on CPU ({torch.get_num_threads()} threads): {n} images of 64x64 -> 299x299 in "
-          f"{seconds:.1f} s = {1000 * seconds / n:.0f} s per 1,000 images")
+    print(f"\nInception features, {torch.get_num_threads()} threads: {n} images in {seconds:.1f} s wall "
+          f"({1000 * seconds / n:.0f} s per 1,000 images; {1000 * cpu / n:.0f} CPU-s per 1,000)")
     chunks = feats.split(N_IMAGES)
     return ref_f, chunks[0], chunks[1:1 + len(NOISE)], chunks[1 + len(NOISE):]
 
@@ -81,7 +82,9 @@ def test_fid_of_set_with_itself_is_zero(inception_sets):
     scale = fid_from_features(ref_f, clean)
     assert scale > 1.0
     assert fid_from_features(ref_f, ref_f) < 1e-3 * scale
-    assert fid_from_stats(*feature_stats(ref_f), *feature_stats(ref_f)) < 1e-3 * scale
+    # The eigh (stats) path too; on 512 of the 2048 dims, as a 2048-d float64 eigh costs seconds on 2 cores.
+    part = ref_f[:, :512]
+    assert fid_from_stats(*feature_stats(part), *feature_stats(part)) < 1e-3 * fid_from_features(part, clean[:, :512])
 
 
 @pytest.mark.parametrize("kind", ["noise", "blur"])

@@ -1,0 +1,48 @@
+"""Datasets: image folders, paired folders, label maps, audio clips, and the procedural ``toyfaces``.
+
+Names are imported lazily so that ``gandistill data toyfaces`` does not pay for importing torch.
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "ImageFolderDataset": ".folder",
+    "to_tensor": ".folder",
+    "PairedImageDataset": ".paired",
+    "DatasetSummary": ".summary",
+    "validate": ".validation",
+    "load_image": ".images",
+    "list_images": ".images",
+    "resize_square": ".images",
+    "SUPPORTED_EXTENSIONS": ".images",
+    "DEFAULT_MAX_PIXELS": ".images",
+    "load_label_map": ".labels",
+    "resize_label": ".labels",
+    "load_wav": ".audio",
+    "read_wav": ".audio",
+    "write_wav": ".audio",
+    "read_metadata": ".metadata",
+    "METADATA_FILE": ".metadata",
+    "ToyFaceParams": ".toyfaces",
+    "sample_params": ".toyfaces",
+    "render": ".toyfaces",
+    "generate_toyfaces": ".toyfaces",
+    "toyfaces_arrays": ".toyfaces",
+    "SEG_CLASSES": ".toyfaces",
+    "seg_to_rgb": ".toyfaces",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value  # cache: later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

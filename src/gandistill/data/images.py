@@ -60,7 +60,8 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     """Open, size-check and fully decode ``path``; EXIF orientation applied. Raises DataError."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"image {path} does not exist; check the path")
+        what = "is a folder, not an image file" if path.is_dir() else "does not exist"
+        raise DataError(f"image {path} {what}; check the path")
     try:
         with warnings.catch_warnings():
             # We enforce our own limit below; Pillow's softer warning would only be noise.

@@ -123,9 +123,11 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         with torch.serialization.safe_globals([argparse.Namespace]):
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"refusing to load {path}: it needs more than tensors and plain "
-                              f"containers to unpickle ({first})") from exc
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        what = f"the pickle references {found.group(1)}" if found else str(exc).strip().split(". ")[0]
+        raise CheckpointError(f"refusing to load {path}: {what}, which is not a tensor or plain container "
+                              "(a rosinality checkpoint needs nothing else; loading it normally could "
+                              "run arbitrary code)") from exc
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
         raise CheckpointError(f"{path} cannot be read as a PyTorch checkpoint ({type(exc).__name__}: "
                               f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}); "
@@ -269,8 +271,12 @@ def teacher_from_rosinality(ckpt: dict[str, Any], which: str = "g_ema", origin: 
         extra["mapping.w_avg"] = torch.zeros(cfg.w_dim)
     apply_rules(teacher.G, g, generator_rules(cfg), f"{origin}[{which!r}]", extra=extra, ignore=g_kernels)
     apply_rules(teacher.D, d, discriminator_rules(cfg), f"{origin}['d']", ignore=d_kernels)
-    if latent_avg is None:
+    teacher.import_notes = []  # type: ignore[attr-defined]
+    if latent_avg is None or which == "g":  # latent_avg is the mean w of g_ema, not of g
         estimate_w_avg(teacher.G)
+        teacher.import_notes.append(  # type: ignore[attr-defined]
+            f"{'no latent_avg in the file' if latent_avg is None else 'latent_avg belongs to g_ema'}: "
+            f"w_avg of {which} estimated from 10,000 seeded z's")
     return teacher
 
 

@@ -46,6 +46,8 @@ def _load_image_pil(path: Path) -> np.ndarray:
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     """uint8 HWC numpy -> uint8 CHW tensor."""
+    if not image.flags.writeable:  # PIL-backed arrays are read-only; torch wants to own writable memory
+        image = image.copy()
     return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).contiguous()
 
 

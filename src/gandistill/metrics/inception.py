@@ -135,7 +135,10 @@ class InceptionFeatures:
             if x.shape[2:] != (RESOLUTION, RESOLUTION):
                 x = tf_bilinear_resize(x)
             x = (x - 128.0) / 128.0
-            out.append(self.layers(x).reshape(-1, FEATURE_DIM).float().cpu())
+            # Plain interpreter: the profiling executor re-optimises for every new batch shape, which costs
+            # seconds per shape on CPU and gains nothing for this conv-bound network.
+            with torch.jit.optimized_execution(False):
+                out.append(self.layers(x).reshape(-1, FEATURE_DIM).float().cpu())
         return torch.cat(out) if out else torch.zeros(0, FEATURE_DIM)
 
     def extract(self, batches: Iterable[torch.Tensor], total: int | None = None, desc: str = "inception",

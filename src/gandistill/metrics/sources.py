@@ -14,6 +14,7 @@ from ..errors import CheckpointError, GandistillError
 from .images import iter_folder_batches, list_images, quantize
 
 MODEL_FILES = ("config.json", "model.safetensors")
+Z_CHUNK = 256
 
 
 class ImageSource:
@@ -122,10 +123,14 @@ def model_source(model_dir: str | Path, limit: int | None, seed: int = 0,
     except Exception as exc:
         raise CheckpointError(f"{model_dir}: cannot load the generator ({exc})") from exc
     rng = torch.Generator().manual_seed(seed)  # CPU generator: same images on any device
+    pending = torch.zeros(0, G.z_dim)
 
     def sample(n: int) -> torch.Tensor:
-        z = torch.randn(n, G.z_dim, generator=rng).to(device)
-        return quantize(G(z)).cpu()
+        nonlocal pending
+        while pending.shape[0] < n:  # latents drawn in fixed chunks: images do not depend on the batch size
+            pending = torch.cat([pending, torch.randn(Z_CHUNK, G.z_dim, generator=rng)])
+        z, pending = pending[:n], pending[n:]
+        return quantize(G(z.to(device))).cpu()
 
     return CallableSource(sample, limit, description=f"model:{model_dir} (seed {seed})")
 

@@ -14,11 +14,10 @@ from __future__ import annotations
 import copy
 import json
 import math
-import signal
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -29,6 +28,8 @@ from ..io.state import list_states, load_state, resolve_resume, save_state
 from ..utils import dist
 from ..utils.images import save_grid, to_float
 from ..utils.logging import ScalarLog, progress_bar
+from ..utils.training import StopFlag as _StopFlag
+from ..utils.training import adam as _adam
 from .augment import Augment
 from .discriminator import Discriminator
 from .generator import Generator
@@ -36,37 +37,6 @@ from .loss import d_logistic, g_nonsaturating, path_length, r1_penalty
 from .model import Teacher
 from .train_config import TeacherTrainConfig
 from .train_data import load_training_images
-
-
-class _StopFlag:
-    """First Ctrl-C asks the loop to stop after the current step (and save); a second one aborts."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._old: Any = None
-
-    def __enter__(self) -> "_StopFlag":
-        try:
-            self._old = signal.signal(signal.SIGINT, self._handle)
-        except ValueError:  # not in the main thread
-            self._old = None
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        print("\nstopping after this step and saving the training state (Ctrl-C again to abort)", flush=True)
-
-    def __exit__(self, *exc) -> None:
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
-
-
-def _adam(params, lr: float, beta2: float, reg_interval: int) -> torch.optim.Adam:
-    # Lazy regularisation: scale lr and betas so the effective schedule matches per-step regularisation.
-    ratio = reg_interval / (reg_interval + 1) if reg_interval > 0 else 1.0
-    return torch.optim.Adam(params, lr=lr * ratio, betas=(0.0, beta2 ** ratio), eps=1e-8)
 
 
 def _mixed_ws(G: Generator, z: torch.Tensor, prob: float) -> torch.Tensor:
@@ -84,12 +54,16 @@ def _check_finite(name: str, value: torch.Tensor, step: int, out: Path) -> None:
     if not torch.isfinite(value).all():
         states = list_states(out / "checkpoints")
         last = f"the last good state is {states[-1][1]}" if states else "no state was saved yet"
-        raise GandistillError(f"{name} became {float(value)} at step {step}: training diverged; {last}. "
+        raise GandistillError(f"{name} became {float(value.detach())} at step {step}: training diverged; {last}. "
                               "Lower --lr-g/--lr-d, raise --r1-gamma, or use --augment ada, then --resume.")
 
 
-def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False) -> Path:
-    """Train (or resume) a StyleGAN2 teacher; returns the path of the inference model directory."""
+def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
+                  on_finish: Callable[[dict[str, Any]], None] | None = None) -> Path:
+    """Train (or resume) a StyleGAN2 teacher; returns the path of the inference model directory.
+
+    ``on_finish`` is called on every process with this process's networks (G, D, G_ema, aug) and step.
+    """
     device = dist.resolve_device(cfg.device, 0)
     info = dist.init_distributed(device)
     if info.enabled and device.type == "cuda":
@@ -307,6 +281,8 @@ def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False) -> Path:
                 break
     bar.close()
     log.close()
+    if on_finish is not None:
+        on_finish({"G": G, "D": D, "G_ema": G_ema, "aug": aug, "step": step, "rank": info.rank})
     dist.barrier(info)
     if step < cfg.steps and info.is_main:
         print(f"stopped at step {step}; continue with: gandistill teacher train --out {out} --resume latest")

@@ -27,7 +27,7 @@ def load_training_images(spec: str, resolution: int, channels: int = 3, n: int =
         if arr.ndim == 3:
             arr = arr[..., None]
     else:
-        from ..data.images import ImageFolderDataset
+        from ..data import ImageFolderDataset
 
         ds = ImageFolderDataset(spec, resolution=resolution, channels=channels)
         arr = ds.as_uint8_array()

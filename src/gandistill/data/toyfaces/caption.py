@@ -8,7 +8,7 @@ _EXPRESSION = {"neutral": "calm", "smiling": "smiling", "laughing": "laughing", 
 
 def hair_phrase(p: ToyFaceParams) -> str:
     if p.hair_style == "bald":
-        return f"a bald head with {p.hair_colour} tufts"
+        return f"a bald head and {p.hair_colour} tufts"
     if p.hair_style == "bob":
         return f"a {p.hair_colour} bob"
     return f"{p.hair_style} {p.hair_colour} hair"

@@ -198,7 +198,7 @@ def build_geometry(p: ToyFaceParams, n: int) -> FaceGeometry:
     centre = k * (1 - t * t) + p.mouth_open * 0.012 * (1 - t * t)
     slope = np.sqrt(1.0 + (2 * k * t / hw) ** 2)
     env = np.sqrt(np.clip(1 - t * t, 0.0, 1.0))
-    thick = (0.014 + p.mouth_open * 0.04) * env + 0.003
+    thick = (0.02 + p.mouth_open * 0.04) * env + 0.004
     g.parts["mouth"] = sdf.intersect((np.abs(my - centre) - thick / 2) / slope, np.abs(mx) - hw)
     inner = p.mouth_open * 0.034 * env - 0.003
     g.details["mouth_inner"] = sdf.intersect((np.abs(my - centre) - inner / 2) / slope, np.abs(mx) - hw * 0.9)

@@ -15,11 +15,19 @@ def _rgb(c) -> Array:
 
 
 def _over(img: Array, d: Array, colour, px: float, alpha: float = 1.0) -> Array:
+    """Paint ``colour`` (RGB or an (n, n, 3) field) over ``img`` in place where ``d`` covers it."""
     cov = coverage(d, px)
-    if not cov.any():
+    rows = np.flatnonzero(cov.any(axis=1))
+    if rows.size == 0:
         return img  # part absent (no glasses, open mouth has no lip line, ...)
-    cov = (cov * np.float32(alpha))[..., None]
-    return img + (np.asarray(colour, dtype=np.float32) - img) * cov
+    cols = np.flatnonzero(cov.any(axis=0))
+    # Blend only the part's bounding box: most parts (eyes, nose, mouth) are small.
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    colour = np.asarray(colour, dtype=np.float32)
+    if colour.ndim == 3:
+        colour = colour[box]
+    img[box] += (colour - img[box]) * (cov[box] * np.float32(alpha))[..., None]
+    return img
 
 
 def paint_photo(g: FaceGeometry, p: ToyFaceParams) -> Array:

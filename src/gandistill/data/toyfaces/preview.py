@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from .params import sample_params
-from .render import render
+from .rendering import render
 from .seg import seg_to_rgb
 
 

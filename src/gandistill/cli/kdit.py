@@ -1,0 +1,65 @@
+"""``gandistill kdit distill|finetune``: KDIT data-free distillation and limited-data fine-tuning."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..config import add_dataclass_args, from_args, from_dict, read_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from ..kdit.distill import DistillConfig
+    from ..kdit.finetune import FinetuneConfig
+
+    p = sub.add_parser("kdit", help="KDIT: distil a teacher into a translator on style-mixed triplets, "
+                       "then fine-tune on limited pairs")
+    ksub = p.add_subparsers(dest="kdit_command", metavar="ACTION")
+    p.set_defaults(func=lambda a: p.print_help() or 1)
+    for name, cls, func, desc in (
+        ("distill", DistillConfig, _distill,
+         "Data-free distillation of the teacher into an I2I or X2I student on style-mixed triplets.\n\n"
+         "  gandistill kdit distill --teacher runs/teacher/model --student i2i --out runs/kdit-i2i\n"
+         "  gandistill kdit distill --out runs/kdit-i2i --resume latest"),
+        ("finetune", FinetuneConfig, _finetune,
+         "Fine-tune a distilled student on limited real pairs (image, seg, text or audio → image).\n\n"
+         "  gandistill kdit finetune --modality seg --student runs/kdit-i2i/model --data data/toyfaces "
+         "--n-pairs 50\n"
+         "  gandistill kdit finetune --modality text --student runs/kdit-x2i/model --data data/toyfaces "
+         "--from-scratch"),
+    ):
+        s = ksub.add_parser(name, help=desc.splitlines()[0], description=desc,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+        s.add_argument("--config", type=Path, help="start from this config.json (options given here override it)")
+        s.add_argument("--dry-run", action="store_true", help="build everything, print the resolved config, exit")
+        add_dataclass_args(s, cls)
+        s.set_defaults(func=func, _cfg_cls=cls)
+
+
+def _config(args: argparse.Namespace):
+    cls = args._cfg_cls
+    base = None
+    if args.config:
+        base = from_dict(cls, read_json(args.config))
+    elif getattr(args, "resume", None):
+        saved = Path(getattr(args, "out", cls.out)) / "config.json"
+        if saved.is_file():  # a resumed run keeps its recorded options; those given now override them
+            base = from_dict(cls, read_json(saved))
+    return from_args(cls, args, base=base)
+
+
+def _distill(args: argparse.Namespace) -> int:
+    from ..kdit.distill import distill
+
+    model_dir = distill(_config(args), dry_run=args.dry_run)
+    if not args.dry_run:
+        print(f"student model: {model_dir}")
+    return 0
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    from ..kdit.finetune import finetune
+
+    model_dir = finetune(_config(args), dry_run=args.dry_run)
+    if not args.dry_run:
+        print(f"fine-tuned model: {model_dir}")
+    return 0

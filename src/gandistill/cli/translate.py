@@ -1,0 +1,106 @@
+"""``gandistill translate``: run a trained student on images, label maps, captions or audio clips.
+
+Dispatches on the model directory's ``config.json`` "class": each student family registers a
+runner with :func:`register_translator` (KDIT's I2IStudent / X2IStudent are built in; GPD adds its
+own by calling ``register_translator("GPDStudent", run)`` in ``gandistill.gpd.translate``, which is
+imported here when it exists).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import Callable
+
+from ..errors import DataError
+
+Runner = Callable[[str, argparse.Namespace], list]
+TRANSLATORS: dict[str, Runner] = {}
+PLUGIN_MODULES = ("gandistill.gpd.translate",)  # optional plug-ins registering more classes
+
+
+def register_translator(class_name: str, runner: Runner) -> None:
+    """``runner(model_dir, args) -> written paths`` handles models whose config.json class is ``class_name``."""
+    TRANSLATORS[class_name] = runner
+
+
+def _device(args):
+    from ..utils.dist import resolve_device
+
+    return resolve_device(args.device)
+
+
+def _run_i2i(model_dir: str, args: argparse.Namespace) -> list:
+    from ..kdit.i2i import I2IStudent
+    from ..kdit.translate import translate_images
+
+    if not args.input:
+        raise DataError("this is an image-to-image model: pass --input IMG|DIR (and optionally --reference IMG)")
+    model = I2IStudent.from_pretrained(model_dir)
+    return translate_images(model, args.input, args.output, args.reference, args.k, args.batch, args.seed,
+                            _device(args), not args.no_progress)
+
+
+def _run_x2i(model_dir: str, args: argparse.Namespace) -> list:
+    from ..kdit.translate import translate_audio, translate_texts
+    from ..kdit.x2i import X2IStudent
+
+    model = X2IStudent.from_pretrained(model_dir)
+    cond = model.config.condition
+    common = dict(samples=args.samples, batch=args.batch, seed=args.seed, device=_device(args),
+                  progress=not args.no_progress)
+    if cond == "text":
+        if not args.text:
+            raise DataError("this model is conditioned on text: pass --text \"a caption\" (repeatable)")
+        return translate_texts(model, args.text, args.output, **common)
+    if cond == "audio":
+        if not args.audio:
+            raise DataError("this model is conditioned on audio: pass --audio FILE.wav|DIR")
+        return translate_audio(model, args.audio, args.output, **common)
+    raise DataError(f"{model_dir} is a distilled image-conditioned X2I student (before fine-tuning); fine-tune it "
+                    "for a modality with `gandistill kdit finetune --modality text|audio`")
+
+
+register_translator("I2IStudent", _run_i2i)
+register_translator("X2IStudent", _run_x2i)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("translate", help="translate images / label maps / captions / audio with a student",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Run a trained student model on inputs; one PNG per input.\n\n"
+                       "  gandistill translate --model runs/ft-image/model --input sketches/ --reference ref.png "
+                       "--output out/\n"
+                       "  gandistill translate --model runs/ft-text/model --text \"a smiling face\" --output out/\n"
+                       "  gandistill translate --model runs/ft-audio/model --audio clip.wav --output out/")
+    p.add_argument("--model", required=True, help="student model directory (config.json + model.safetensors)")
+    p.add_argument("--input", nargs="+", help="input image(s), label map(s) or folder(s)")
+    p.add_argument("--reference", help="appearance reference image (I2I; default: seeded noise)")
+    p.add_argument("--k", type=int, default=None, help="crossover: ws rows ≥ k come from the reference (I2I)")
+    p.add_argument("--text", action="append", help="caption (repeat for several)")
+    p.add_argument("--audio", nargs="+", help="WAV file(s) or folder(s)")
+    p.add_argument("--samples", type=int, default=1, help="images per caption / clip (different noise)")
+    p.add_argument("--output", required=True, help="output folder")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_translate)
+
+
+def _translate(args: argparse.Namespace) -> int:
+    from ..io.pretrained import read_model_config
+
+    for mod in PLUGIN_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if not (exc.name and mod.startswith(exc.name)):
+                raise
+    cls = read_model_config(args.model).get("class")
+    runner = TRANSLATORS.get(cls)
+    if runner is None:
+        raise DataError(f"{args.model} holds a {cls!r}, which `translate` cannot run; known: "
+                        f"{', '.join(sorted(TRANSLATORS))}")
+    written = runner(args.model, args)
+    print(f"wrote {len(written)} images to {args.output}")
+    return 0

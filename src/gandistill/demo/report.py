@@ -1,0 +1,61 @@
+"""A self-contained HTML report (images referenced by relative path, commands, metric tables)."""
+from __future__ import annotations
+
+import html
+import json
+import time
+from pathlib import Path
+
+from .. import __version__
+from ..io.atomic import atomic_write_text
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+figure{display:inline-block;margin:.5em;vertical-align:top;max-width:520px}
+figure img{max-width:100%;image-rendering:pixelated;border:1px solid #ccc}
+figcaption{font-size:.9em;color:#444}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .8em;text-align:left}
+code{background:#f4f4f4;padding:.1em .3em;display:block;white-space:pre-wrap;margin:.2em 0}"""
+
+
+class Report:
+    def __init__(self, folder: Path, title: str):
+        self.folder, self.title = folder, title
+        self.path = folder / "report.html"
+        self.parts: list[str] = []
+        self.commands: list[tuple[str, str, str]] = []
+
+    def section(self, heading: str, figures: list[tuple[str, str]]) -> None:
+        figs = "".join(f'<figure><img src="{html.escape(src)}" alt="{html.escape(cap)}">'
+                       f"<figcaption>{html.escape(cap)}</figcaption></figure>" for src, cap in figures)
+        self.parts.append(f"<h2>{html.escape(heading)}</h2>{figs}")
+
+    def metrics(self, heading: str, values: dict) -> None:
+        if "unavailable" in values:
+            body = f"<p>metrics unavailable: {html.escape(values['unavailable'])}</p>"
+        else:
+            rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>"
+                           for k, v in values.items() if k != "protocol")
+            proto = html.escape(json.dumps(values.get("protocol", {}), indent=1))
+            body = f"<table><tr><th>metric</th><th>value</th></tr>{rows}</table>" \
+                   f"<details><summary>protocol</summary><pre>{proto}</pre></details>"
+        self.parts.append(f"<h2>{html.escape(heading)}</h2>{body}")
+
+    def command(self, stage: str, here: str, full_size: str) -> None:
+        self.commands.append((stage, here, full_size))
+
+    def finish(self, seconds: float) -> None:
+        cmds = "".join(f"<h3>{html.escape(s)}</h3><p>as run here:</p><code>{html.escape(a)}</code>"
+                       f"<p>full size on GPUs:</p><code>{html.escape(b)}</code>" for s, a, b in self.commands)
+        page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>"
+                f"<style>{CSS}</style></head><body><h1>{html.escape(self.title)}</h1>"
+                f"<p>gandistill {__version__}, {time.strftime('%Y-%m-%d %H:%M')}, {seconds / 60:.1f} minutes.</p>"
+                + "".join(self.parts) + f"<h2>Reproduce</h2>{cmds}</body></html>")
+        atomic_write_text(self.path, page)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, dict):
+        return html.escape(", ".join(f"{k}: {_fmt(x)}" for k, x in v.items()))
+    return html.escape(str(v))

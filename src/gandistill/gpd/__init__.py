@@ -1,0 +1,27 @@
+"""GPD — few-shot image translation via GAN prior distillation (DESIGN §2.3).
+
+Stages: ``adapt`` (G_T → G_target with ≤10 images, CDC) → ``anchors`` (project real examples into W+)
+→ ``PairStream`` / ``dump_pairs`` (aligned generated pairs) → ``distill`` (student translator with
+anchor-based KD) → ``translate_gpd`` / ``teacher_route`` / ``export_student``.
+"""
+from .adapt import adapt, cdc_term
+from .anchors import Anchors, compute_anchors, load_generators
+from .cdc import cdc_loss, similarity_distribution
+from .config import AdaptConfig, AnchorsConfig, DistillConfig, PairsConfig, ProjectConfig, StudentConfig
+from .distill import distill
+from .kd import KDBatch, anchor_posterior, anchor_relative, latent_distance, trust_weight
+from .networks import (PatchDiscriminator, PatchGANConfig, ResNetTranslator, TranslatorConfig, UNetTranslator,
+                       load_translator)
+from .pairs import PairStream, dump_pairs
+from .project import project
+from .targets import load_targets
+from .translate import export_student, teacher_route, translate_gpd
+
+__all__ = [
+    "AdaptConfig", "Anchors", "AnchorsConfig", "DistillConfig", "KDBatch", "PairStream", "PairsConfig",
+    "PatchDiscriminator", "PatchGANConfig", "ProjectConfig", "ResNetTranslator", "StudentConfig",
+    "TranslatorConfig", "UNetTranslator", "adapt", "anchor_posterior", "anchor_relative", "cdc_loss", "cdc_term",
+    "compute_anchors", "distill", "dump_pairs", "export_student", "latent_distance", "load_generators",
+    "load_targets", "load_translator", "project", "similarity_distribution", "teacher_route", "translate_gpd",
+    "trust_weight",
+]

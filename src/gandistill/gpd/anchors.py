@@ -1,0 +1,126 @@
+"""GPD anchors: every real training example gets a latent ``w_a`` in W+ (``gandistill gpd anchors``).
+
+    gandistill gpd anchors --adapted runs/adapt/model --data data/pairs10 --steps 300
+        paired data (A/ source photos, B/ targets): A is projected into G_T;
+        target-only data (a folder of images): the images are projected into G_target and the
+        source side of the real pair becomes G_T(w_a).
+
+The file (``anchors.safetensors``) holds ``ws`` [A, num_ws, w_dim], the real pair ``x``/``y`` and the
+generated twin ``x_gen = G_T(w_a)``, ``y_gen = G_target(w_a)``; ``anchors.json`` beside it reports the
+projection quality.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..errors import CheckpointError, DataError, GandistillError
+from ..io.atomic import atomic_path, atomic_write_text
+from ..io.pretrained import read_model_config
+from ..teacher import Generator, Teacher
+from ..utils.dist import resolve_device
+from ..utils.images import save_grid, to_float
+from .common import NOISE_MODE, check_parent, teacher_dir_of
+from .config import AnchorsConfig
+from .project import project
+from .targets import load_targets
+
+
+@dataclass
+class Anchors:
+    ws: torch.Tensor               # [A, num_ws, w_dim]
+    x: torch.Tensor                # real (or G_T-rendered, target-only mode) source images, [-1, 1]
+    y: torch.Tensor                # real target images, [-1, 1]
+    names: list[str] = field(default_factory=list)
+    mode: str = "paired"
+    quality: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ws)
+
+    def save(self, path: str | Path, extra: dict | None = None) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"mode": self.mode, "names": json.dumps(self.names), "quality": json.dumps(self.quality),
+                "extra": json.dumps(extra or {})}
+        with atomic_path(path) as tmp:
+            save_file({"ws": self.ws.detach().cpu().contiguous(), "x": self.x.detach().cpu().contiguous(),
+                       "y": self.y.detach().cpu().contiguous()}, str(tmp), metadata=meta)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Anchors":
+        path = Path(path)
+        if not path.is_file():
+            raise CheckpointError(f"anchors file {path} does not exist; create it with `gandistill gpd anchors`")
+        from safetensors import safe_open
+
+        try:
+            tensors = load_file(str(path))
+            with safe_open(str(path), "pt") as fh:
+                meta = fh.metadata() or {}
+        except Exception as exc:
+            raise CheckpointError(f"cannot read anchors file {path}: {exc}") from exc
+        missing = {"ws", "x", "y"} - set(tensors)
+        if missing:
+            raise CheckpointError(f"{path} is not an anchors file (missing {sorted(missing)})")
+        return cls(tensors["ws"], tensors["x"], tensors["y"], json.loads(meta.get("names", "[]")),
+                   meta.get("mode", "paired"), json.loads(meta.get("quality", "{}")))
+
+
+def load_generators(adapted: str | Path, teacher: str | None = None, device="cpu") -> tuple[Teacher, Teacher]:
+    """(source teacher, adapted model) as Teacher containers (G and D), checked to belong together."""
+    tdir = teacher_dir_of(adapted, teacher)
+    source = Teacher.from_pretrained(tdir).to(device).eval().requires_grad_(False)
+    target = Teacher.from_pretrained(adapted).to(device).eval().requires_grad_(False)
+    check_parent(read_model_config(adapted), source.source_hash, tdir)
+    return source, target
+
+
+def compute_anchors(cfg: AnchorsConfig, progress: bool = True) -> Path:
+    """Project the real examples and write the anchors file (+ report and grid); returns its path."""
+    if not cfg.adapted or not cfg.data:
+        raise GandistillError("gpd anchors needs --adapted (model directory) and --data (paired or target folder)")
+    device = resolve_device(cfg.device)
+    source, target = load_generators(cfg.adapted, cfg.teacher, device)
+    res, ch = source.config.resolution, source.config.img_channels
+    data = Path(cfg.data)
+    mode = cfg.mode
+    if mode == "auto":
+        mode = "paired" if (data / "A").is_dir() and (data / "B").is_dir() else "target"
+    if mode == "paired":
+        from ..data.paired import PairedImageDataset
+
+        ds = PairedImageDataset(data, resolution=res, channels=ch)
+        x_np, y_np = ds.as_uint8_arrays()
+        x, y = to_float(torch.from_numpy(x_np)), to_float(torch.from_numpy(y_np))
+        names = [a.stem for a, _ in ds.pairs]
+        ws, quality = project(source.G, x, cfg, D=source.D, progress=progress)
+        ws = ws.cpu()
+    elif mode == "target":
+        y_u8, names = load_targets(data, res, ch, max_targets=10 ** 9, what="anchor data folder")
+        y = to_float(y_u8)
+        ws, quality = project(target.G, y, cfg, D=target.D, progress=progress)
+        ws = ws.cpu()
+        with torch.no_grad():
+            x = source.G.synthesis(ws.to(device), noise_mode=NOISE_MODE).cpu()
+    else:
+        raise DataError(f"unknown anchors mode {cfg.mode!r}")
+    anchors = Anchors(ws, x, y, names, mode, quality)
+    path = Path(cfg.out) if cfg.out else Path(cfg.adapted).resolve().parent / "anchors.safetensors"
+    anchors.save(path, extra={"adapted": read_model_config(cfg.adapted).get("sha256"),
+                                    "teacher": source.source_hash})
+    report = {"mode": mode, "names": names, "projected_into": "G_T" if mode == "paired" else "G_target",
+              "steps": cfg.steps, "quality": quality}
+    atomic_write_text(path.with_suffix(".json"), json.dumps(report, indent=2) + "\n")
+    with torch.no_grad():
+        x_gen = source.G.synthesis(ws.to(device), noise_mode=NOISE_MODE).cpu()
+        y_gen = target.G.synthesis(ws.to(device), noise_mode=NOISE_MODE).cpu()
+    save_grid(torch.cat([x, x_gen, y_gen, y]), path.with_suffix(".png"), nrow=len(ws), scale=max(1, 64 // res))
+    print(f"anchors: {len(ws)} ({mode}, projected into {report['projected_into']}); mean PSNR "
+          f"{quality['mean_psnr']:.2f} dB, mean L1 {quality['mean_l1']:.4f} → {path}")
+    return path

@@ -1,0 +1,129 @@
+"""Options of the GPD stages (``gandistill gpd adapt|anchors|pairs|distill``), one dataclass each.
+
+Every run directory gets its fully resolved options in ``config.json``; ``--resume`` keeps them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..config import field
+
+
+@dataclass
+class RunOptions:
+    """Engine options shared by the training stages."""
+
+    seed: int = field(0, help="random seed")
+    device: str = field("auto", help="auto|cpu|cuda")
+    log_every: int = field(10, help="write scalars every N steps")
+    grid_every: int = field(100, help="write a sample grid every N steps (0 disables)")
+    snap_every: int = field(200, help="write training state and model every N steps")
+    keep: int = field(3, help="keep the last N training states")
+    resume: str | None = field(None, help="'latest', a state-*.pt file or a run directory")
+    progress: bool = field(True, help="show a progress bar")
+
+
+@dataclass
+class AdaptConfig(RunOptions):
+    out: str = field("runs/gpd-adapt", help="run directory (config, checkpoints, samples, logs, model)")
+    teacher: str = field("", help="source teacher model directory (G_T, D_T)")
+    target: str = field("", help="folder with the few (≤10) target-domain images")
+    max_targets: int = field(10, help="GPD is few-shot: more targets than this gives a warning")
+    steps: int = field(300, help="optimisation steps")
+    batch: int = field(4, help="latents and target images per step (≥2: CDC compares the latents of a batch)")
+    lr_g: float = field(0.002, help="generator learning rate")
+    lr_d: float = field(0.002, help="discriminator learning rate")
+    beta2: float = field(0.99, help="Adam beta2 (beta1 is 0)")
+    r1_gamma: float | None = field(None, help="R1 weight; default 0.0002·res²/batch")
+    r1_interval: int = field(4, help="lazy R1: apply every N steps (0 disables)")
+    cdc_weight: float = field(100.0, help="cross-domain distance consistency weight (0 = plain fine-tuning)")
+    cdc_layers: list[int] | None = field(None, help="synthesis blocks whose activations CDC compares "
+                                         "(default: every block)")
+    freeze_g: list[int] = field([], help="synthesis blocks kept frozen (0 = the 4×4 block)")
+    freeze_d: int = field(0, help="freeze D's fromRGB and first N-1 blocks (FreezeD); 0 = none")
+    augment: Literal["none", "diffaug", "ada"] = field("diffaug", help="discriminator augmentation")
+    diffaug_policy: str = field("color,translation,cutout", help="DiffAugment ops (strong by default)")
+    xflip: bool = field(True, help="also use mirrored targets")
+
+    def __post_init__(self) -> None:
+        if self.steps < 0:
+            raise ValueError("steps must be ≥ 0")
+        if self.cdc_weight < 0:
+            raise ValueError("cdc_weight must be ≥ 0")
+        if self.batch < 2:
+            raise ValueError("batch must be ≥ 2 (CDC compares the pairwise similarities of a batch)")
+
+
+@dataclass
+class ProjectConfig:
+    steps: int = field(200, help="optimisation steps per batch of images")
+    lr: float = field(0.2, help="Adam learning rate for W+ (units of std(W))")
+    loss: Literal["auto", "lpips", "dfeat"] = field("auto", help="reconstruction loss: LPIPS when its weights "
+                                                    "are present (auto), else D_T trunk features")
+    l2_weight: float = field(1.0, help="weight of the pixel L2 term")
+    feat_weight: float = field(1.0, help="weight of the perceptual/feature term")
+    wplus_reg: float = field(0.01, help="pull the W+ rows towards their mean (keeps anchors transferable)")
+    noise_ramp: float = field(0.75, help="fraction of steps during which W is perturbed (noise regularisation)")
+    noise_start: float = field(0.05, help="initial W perturbation (units of the W std)")
+    batch: int = field(16, help="images projected together")
+    seed: int = field(0, help="seed of the noise regularisation")
+
+
+@dataclass
+class AnchorsConfig(ProjectConfig):
+    adapted: str = field("", help="adapted model directory (output of gpd adapt)")
+    teacher: str | None = field(None, help="source teacher directory (default: the one the adapted model names)")
+    data: str = field("", help="paired folder (A/ source, B/ target) or a folder of target images")
+    mode: Literal["auto", "paired", "target"] = field("auto", help="paired: project A into G_T; target: "
+                                                      "project the images into G_target")
+    out: str = field("", help="output file (default <adapted>/../anchors.safetensors)")
+    device: str = field("auto", help="auto|cpu|cuda")
+
+
+@dataclass
+class PairsConfig:
+    p_near: float = field(0.5, help="probability that w is drawn near an anchor (else from the mapping)")
+    sigma: float = field(0.5, help="anchor neighbourhood: w = w_a + σ·std(W)·ε")
+    psi: float = field(1.0, help="truncation of the free samples")
+    seed: int = field(0, help="stream seed")
+
+
+@dataclass
+class StudentConfig:
+    arch: Literal["unet", "resnet"] = field("unet", help="student translator architecture")
+    channels: int = field(32, help="base channel count")
+    max_channels: int = field(256, help="largest channel count (U-Net)")
+    depth: int = field(4, help="U-Net downsamplings / ResNet blocks")
+    norm: Literal["instance", "batch", "none"] = field("instance", help="normalisation layer")
+    d_channels: int = field(32, help="PatchGAN base channels")
+    d_layers: int = field(3, help="PatchGAN stride-2 layers")
+
+
+@dataclass
+class DistillConfig(RunOptions, PairsConfig, StudentConfig):
+    out: str = field("runs/gpd-student", help="run directory")
+    adapted: str = field("", help="adapted model directory (gpd adapt)")
+    teacher: str | None = field(None, help="source teacher (default: the adapted model's parent)")
+    anchors: str = field("", help="anchors file (gpd anchors)")
+    kd: Literal["none", "direct", "anchor"] = field("anchor", help="none: real pairs only (pix2pix); "
+                                                    "direct: generated pairs as data; anchor: anchor-based KD")
+    steps: int = field(1000, help="optimisation steps")
+    batch: int = field(4, help="real pairs per step")
+    gen_batch: int = field(8, help="generated pairs per step")
+    lr: float = field(0.0002, help="Adam learning rate (student and discriminator)")
+    w_l1: float = field(10.0, help="real pairs: L1 weight")
+    w_perc: float = field(1.0, help="perceptual (φ features) weight, real and generated pairs")
+    w_adv: float = field(0.1, help="adversarial weight (0 disables the discriminator)")
+    w_direct: float = field(10.0, help="generated pairs: trust-weighted L1 (+ perceptual) weight")
+    w_rel: float = field(1.0, help="anchor-relative term weight λ_rel")
+    omega_min: float = field(0.1, help="lowest trust weight ω for generated pairs far from anchors")
+    tau: float | None = field(None, help="anchor distance scale τ (None: median nearest-anchor distance)")
+    phi: Literal["auto", "lpips", "dfeat"] = field("auto", help="fixed feature extractor φ (auto: LPIPS if "
+                                                   "present, else the frozen D_T trunk)")
+
+    def __post_init__(self) -> None:
+        if self.steps < 0 or self.batch < 1 or self.gen_batch < 1:
+            raise ValueError("steps must be ≥ 0, batch and gen_batch ≥ 1")
+        if not 0 <= self.p_near <= 1:
+            raise ValueError("p_near must be in [0, 1]")

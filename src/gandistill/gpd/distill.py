@@ -1,0 +1,203 @@
+"""GPD stage 3: train the end-to-end student translator (``gandistill gpd distill``).
+
+    gandistill gpd distill --adapted runs/adapt/model --anchors runs/adapt/anchors.safetensors \
+        --kd anchor --steps 1000 --out runs/student
+    gandistill gpd distill --out runs/student --resume latest
+
+One step = D phase (PatchGAN: real pairs vs the student's outputs; skipped when w_adv = 0) → S phase
+(weighted sum of the ``kd.TERMS`` active for ``--kd``). Real pairs are the anchors' (x_a, y_a); generated
+pairs come from the seeded ``PairStream``. The training state holds S, D, both optimisers, the real-pair
+sampler, the pair stream's generator and the RNG, so ``--resume`` continues exactly.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from ..config import dump_json
+from ..data.sampler import InfiniteSampler
+from ..errors import CheckpointError, GandistillError
+from ..io.pretrained import read_model_config
+from ..teacher.loss import d_logistic
+from ..utils.dist import resolve_device
+from ..utils.images import save_grid
+from ..utils.logging import ScalarLog, progress_bar
+from .anchors import Anchors, load_generators
+from .common import StopFlag, restore_rng, resume_state, snapshot_state
+from .config import DistillConfig
+from .kd import TERMS, KDBatch, anchor_posterior, latent_distance, pixels_and, trust_weight
+from .networks import TRANSLATORS, PatchDiscriminator, PatchGANConfig, TranslatorConfig
+from .pairs import PairStream
+from .project import dfeat_features, lpips_available
+
+
+def feature_extractor(kind: str, D, device):
+    """φ for the KD terms: LPIPS trunk features when available (auto/lpips), else the frozen D trunk."""
+    if kind in ("auto", "lpips") and lpips_available():
+        from ..metrics.lpips import _unit, load_lpips
+
+        net = load_lpips("alex", device=device)
+
+        def phi(img: torch.Tensor) -> list[torch.Tensor]:
+            img = img.repeat(1, 3, 1, 1) if img.shape[1] == 1 else img
+            return [_unit(f) for f in net.trunk((img - net.shift) / net.scale)]
+        return phi, "lpips-alex"
+    if kind == "lpips":
+        raise GandistillError("--phi lpips: LPIPS weights are not on disk; use --phi dfeat")
+    return dfeat_features(D), "dfeat"
+
+
+def auto_tau(stream: PairStream, anchor_ws: torch.Tensor, n: int = 256, seed: int = 4321) -> float:
+    """Half the median distance from a free latent to its nearest anchor (deterministic)."""
+    G = stream.G_T
+    z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed)).to(stream.device)
+    with torch.no_grad():
+        ws = G.mapping(z, psi=stream.cfg.psi)
+    return 0.5 * float(latent_distance(ws, anchor_ws.to(ws.device)).min(1).values.median())
+
+
+def build_student(cfg: DistillConfig, channels: int, resolution: int):
+    tcfg = TranslatorConfig(in_channels=channels, out_channels=channels, resolution=resolution,
+                            channels=cfg.channels, max_channels=cfg.max_channels, depth=cfg.depth, norm=cfg.norm)
+    S = TRANSLATORS[cfg.arch](tcfg)
+    if resolution % S.multiple:
+        raise GandistillError(f"--depth {cfg.depth} needs images divisible by {S.multiple}, the teacher makes "
+                              f"{resolution}²; lower --depth")
+    D = PatchDiscriminator(PatchGANConfig(in_channels=2 * channels, channels=cfg.d_channels, layers=cfg.d_layers,
+                                          norm=cfg.norm))
+    return S, D
+
+
+def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
+    """Train (or resume) a GPD student; returns its model directory."""
+    if not cfg.adapted or not cfg.anchors:
+        raise GandistillError("gpd distill needs --adapted (gpd adapt model) and --anchors (gpd anchors file)")
+    device = resolve_device(cfg.device)
+    out = Path(cfg.out)
+    source, target = load_generators(cfg.adapted, cfg.teacher, device)
+    anchors = Anchors.load(cfg.anchors)
+    G_T, G_target = source.G, target.G
+    if tuple(anchors.ws.shape[1:]) != (G_T.num_ws, G_T.w_dim):
+        raise CheckpointError(f"{cfg.anchors} holds latents of shape {list(anchors.ws.shape[1:])}, the generators "
+                              f"use [{G_T.num_ws}, {G_T.w_dim}]: it was made for another teacher")
+    res, ch = G_T.resolution, G_T.img_channels
+    print(f"distill: kd={cfg.kd}, {len(anchors)} real pairs ({anchors.mode}), student {cfg.arch} at {res}², "
+          f"device {device}")
+    if dry_run:
+        print(json.dumps(asdict(cfg), indent=2))
+        return out / "model"
+
+    torch.manual_seed(cfg.seed)
+    S, D = build_student(cfg, ch, res)
+    S, D = S.to(device).train(), D.to(device).train()
+    opt_s = torch.optim.Adam(S.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
+    phi_net, phi_name = feature_extractor(cfg.phi, target.D, device)
+    phi = pixels_and(phi_net)
+    ax, ay, aws = anchors.x.to(device), anchors.y.to(device), anchors.ws.to(device)
+    sampler = InfiniteSampler(len(anchors), seed=cfg.seed)
+    stream = PairStream(G_T, G_target, aws, cfg, batch=cfg.gen_batch)
+    tau = cfg.tau if cfg.tau is not None else auto_tau(stream, aws)
+    start = 0
+    if cfg.resume:
+        state, path = resume_state(cfg.resume, out, DistillConfig, cfg, ("arch", "channels", "depth", "kd"), device)
+        for name, obj in (("S", S), ("D", D), ("opt_s", opt_s), ("opt_d", opt_d), ("sampler", sampler),
+                          ("stream", stream)):
+            obj.load_state_dict(state[name])
+        restore_rng(state)
+        start = int(state["step"])
+        print(f"resumed from {path} at step {start}")
+    out.mkdir(parents=True, exist_ok=True)
+    dump_json(cfg, out / "config.json")
+    print(f"φ = pixels + {phi_name}; τ = {tau:.4f}")
+
+    grid_stream = PairStream(G_T, G_target, aws, cfg, batch=8)
+    grid_stream.gen.manual_seed(cfg.seed + 777)
+    grid_gen = grid_stream.sample()
+    grid_x = torch.cat([ax[:8], grid_gen["x"]])
+    grid_y = torch.cat([ay[:8], grid_gen["y"]])
+
+    def save_samples(step: int) -> None:
+        S.eval()
+        with torch.no_grad():
+            pred = S(grid_x)
+        S.train()
+        save_grid(torch.cat([grid_x, pred, grid_y]), out / "samples" / f"student-{step:08d}.png", nrow=len(grid_x),
+                  scale=max(1, 64 // res))
+
+    def snapshot(step: int) -> None:
+        snapshot_state(out, step, cfg, cfg.keep, S=S, D=D, opt_s=opt_s, opt_d=opt_d, sampler=sampler, stream=stream)
+        S.save_pretrained(out / "model", parents={"teacher": source.source_hash, "adapted": target.source_hash},
+                          extra={"gpd": "student", "kd": cfg.kd, "step": step, "phi": phi_name, "tau": tau,
+                                 "anchors": str(Path(cfg.anchors).resolve()),
+                                 "adapted_dir": str(Path(cfg.adapted).resolve())})
+
+    active = {name: (fn, getattr(cfg, wname)) for name, (fn, wname, modes) in TERMS.items()
+              if cfg.kd in modes and getattr(cfg, wname) > 0}
+    log = ScalarLog(out, start_step=start)
+    bar = progress_bar(total=cfg.steps, initial=start, desc=f"gpd distill ({cfg.kd})", enabled=cfg.progress)
+    step, t_last = start, time.perf_counter()
+    with StopFlag() as stop:
+        while step < cfg.steps:
+            stats: dict[str, float] = {}
+            idx = sampler.next(cfg.batch).to(device)
+            x_r, y_r = ax[idx], ay[idx]
+            gen = stream.sample() if cfg.kd != "none" else None
+            # --- D: real pairs vs the student's outputs ---
+            if "adversarial" in active:
+                D.requires_grad_(True)
+                opt_d.zero_grad(set_to_none=True)
+                with torch.no_grad():
+                    xs = x_r if gen is None else torch.cat([x_r, gen["x"]])
+                    fake = torch.cat([xs, S(xs)], 1)
+                loss_d = d_logistic(D(torch.cat([x_r, y_r], 1)), D(fake))
+                loss_d.backward()
+                opt_d.step()
+                D.requires_grad_(False)
+                stats["loss/D"] = float(loss_d)
+            # --- S: weighted KD terms ---
+            opt_s.zero_grad(set_to_none=True)
+            b = KDBatch(phi=phi, x_real=x_r, y_real=y_r, s_real=S(x_r), disc=D,
+                        perc_ratio=cfg.w_perc / max(cfg.w_l1, 1e-8))
+            if gen is not None:
+                b.x_gen, b.y_gen, b.s_gen = gen["x"], gen["y"], S(gen["x"])
+                dist = latent_distance(gen["ws"], aws)
+                b.omega = trust_weight(dist, tau, cfg.omega_min) if cfg.kd == "anchor" else None
+                if cfg.kd == "anchor":
+                    b.post = anchor_posterior(dist, tau)
+                    b.anchor_y, b.s_anchor = ay, S(ax)
+                    stats["kd/omega_mean"] = float(b.omega.mean())
+            total = torch.zeros((), device=device)
+            for name, (fn, weight) in active.items():
+                value = fn(b)
+                total = total + weight * value
+                stats[f"loss/{name}"] = float(value)
+            total.backward()
+            opt_s.step()
+            stats["loss/S"] = float(total)
+            if not torch.isfinite(total):
+                raise GandistillError(f"student loss became {float(total)} at step {step}; lower --lr and --resume")
+            step += 1
+            now = time.perf_counter()
+            stats["time/sec_per_step"], t_last = now - t_last, now
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                log.write(step, step * cfg.batch, stats)
+            bar.update(1)
+            bar.set_postfix(S=f"{stats['loss/S']:.3f}")
+            if cfg.grid_every and (step % cfg.grid_every == 0 or step == cfg.steps):
+                save_samples(step)
+            if step % cfg.snap_every == 0 or step == cfg.steps or stop.requested:
+                snapshot(step)
+            if stop.requested:
+                break
+    bar.close()
+    log.close()
+    if not (out / "model").is_dir():
+        snapshot(step)
+    if step < cfg.steps:
+        print(f"stopped at step {step}; continue with: gandistill gpd distill --out {out} --resume latest")
+    return out / "model"

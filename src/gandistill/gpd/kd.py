@@ -1,0 +1,115 @@
+"""GPD anchor-based knowledge distillation: trust weights, anchor posteriors and the loss terms.
+
+Every term is a small callable ``term(b: KDBatch) -> scalar``; the engine combines them with the weights
+of ``DistillConfig`` (see ``TERMS``). Distances between latents are RMS over the W+ rows:
+``d(w, w') = ‖w − w'‖₂ / √num_ws`` (for W-space latents this is the plain W distance).
+
+- trust ``ω(w) = max(ω_min, exp(−d(w, w_a*)² / 2τ²))``, w_a* the nearest anchor;
+- posterior ``p(a|w) = softmax_a(−d(w, w_a)² / τ²)``;
+- anchor-relative ``Σ_a p(a|w) ‖(φ(S(x̃)) − φ(S(x_a))) − (φ(ỹ) − φ(y_a))‖₁``, computed as
+  ``‖r(x̃) − r(x_a)‖₁`` with the residual ``r(x) = φ(S(x)) − φ(teacher target)``, mean over elements,
+  summed over φ's levels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from ..teacher.loss import g_nonsaturating
+
+Phi = Callable[[torch.Tensor], list[torch.Tensor]]
+
+
+def latent_distance(ws: torch.Tensor, anchor_ws: torch.Tensor) -> torch.Tensor:
+    """[B, num_ws, w_dim] × [A, num_ws, w_dim] → [B, A] RMS-over-rows Euclidean distances."""
+    a = ws.flatten(1).double()
+    b = anchor_ws.flatten(1).double()
+    d2 = (a.square().sum(1, keepdim=True) + b.square().sum(1) - 2 * a @ b.t()).clamp(min=0)
+    return (d2 / ws.shape[1]).sqrt().to(ws.dtype)
+
+
+def trust_weight(dist: torch.Tensor, tau: float, omega_min: float) -> torch.Tensor:
+    """[B, A] distances → [B] trust ω = max(ω_min, exp(−d_min² / 2τ²))."""
+    d = dist.min(dim=1).values
+    return torch.exp(-d.square() / (2 * tau ** 2)).clamp(min=omega_min)
+
+
+def anchor_posterior(dist: torch.Tensor, tau: float) -> torch.Tensor:
+    """[B, A] distances → [B, A] p(a|w) = softmax_a(−d² / τ²)."""
+    return torch.softmax(-dist.square() / tau ** 2, dim=1)
+
+
+def pixels_and(phi: Phi | None) -> Phi:
+    """φ used by the KD terms: the image itself plus the levels of a fixed feature extractor."""
+    return lambda img: [img] + (phi(img) if phi is not None else [])
+
+
+@dataclass
+class KDBatch:
+    phi: Phi
+    x_real: torch.Tensor              # real-pair inputs   [N, C, H, W]
+    y_real: torch.Tensor              # real-pair targets
+    s_real: torch.Tensor              # S(x_real)
+    x_gen: torch.Tensor | None = None  # generated inputs G_T(w)
+    y_gen: torch.Tensor | None = None  # generated targets G_target(w)
+    s_gen: torch.Tensor | None = None  # S(x_gen)
+    omega: torch.Tensor | None = None  # [B] trust weights of the generated pairs
+    post: torch.Tensor | None = None   # [B, A] p(a|w)
+    anchor_y: torch.Tensor | None = None  # [A, ...] real targets y_a of every anchor
+    s_anchor: torch.Tensor | None = None  # [A, ...] S(x_a) for every anchor
+    disc: Callable[[torch.Tensor], torch.Tensor] | None = None  # PatchGAN on cat(x, y)
+    perc_ratio: float = 0.1            # weight of the perceptual part inside the direct term
+
+
+def _perc(phi: Phi, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-sample mean |φ(a) − φ(b)| summed over φ's feature levels (the pixel level excluded)."""
+    fa, fb = phi(a)[1:], phi(b)[1:]
+    if not fa:
+        return a.new_zeros(a.shape[0])
+    return sum((x - y).abs().flatten(1).mean(1) for x, y in zip(fa, fb))  # type: ignore[return-value]
+
+
+def real_l1(b: KDBatch) -> torch.Tensor:
+    return (b.s_real - b.y_real).abs().mean()
+
+
+def real_perceptual(b: KDBatch) -> torch.Tensor:
+    return _perc(b.phi, b.s_real, b.y_real).mean()
+
+
+def gen_direct(b: KDBatch) -> torch.Tensor:
+    """Generated pairs as training data, each weighted by its trust ω (1 for --kd direct)."""
+    per = (b.s_gen - b.y_gen).abs().flatten(1).mean(1) + b.perc_ratio * _perc(b.phi, b.s_gen, b.y_gen)
+    omega = b.omega if b.omega is not None else torch.ones_like(per)
+    return (omega * per).mean()
+
+
+def anchor_relative(b: KDBatch) -> torch.Tensor:
+    """Σ_a p(a|w) ‖(φ(S(x̃)) − φ(S(x_a))) − (φ(ỹ) − φ(y_a))‖₁, averaged over the generated batch."""
+    total = b.s_gen.new_zeros(b.s_gen.shape[0])
+    for fs, fy, fsa, fya in zip(b.phi(b.s_gen), b.phi(b.y_gen), b.phi(b.s_anchor), b.phi(b.anchor_y)):
+        r_gen = (fs - fy).flatten(1)            # [B, F]
+        r_anc = (fsa - fya).flatten(1)          # [A, F]
+        diff = torch.stack([(r_gen - r_anc[a]).abs().mean(1) for a in range(r_anc.shape[0])], dim=1)  # [B, A]
+        total = total + (b.post * diff).sum(1)
+    return total.mean()
+
+
+def adversarial(b: KDBatch) -> torch.Tensor:
+    """Non-saturating loss of the conditional PatchGAN on the student's outputs (real and generated inputs)."""
+    x, s = b.x_real, b.s_real
+    if b.s_gen is not None:
+        x, s = torch.cat([x, b.x_gen]), torch.cat([s, b.s_gen])
+    return g_nonsaturating(b.disc(torch.cat([x, s], 1)))
+
+
+# term name → (callable, weight attribute of DistillConfig, kd modes that use it)
+TERMS: dict[str, tuple[Callable[[KDBatch], torch.Tensor], str, tuple[str, ...]]] = {
+    "real_l1": (real_l1, "w_l1", ("none", "direct", "anchor")),
+    "real_perceptual": (real_perceptual, "w_perc", ("none", "direct", "anchor")),
+    "gen_direct": (gen_direct, "w_direct", ("direct", "anchor")),
+    "anchor_relative": (anchor_relative, "w_rel", ("anchor",)),
+    "adversarial": (adversarial, "w_adv", ("none", "direct", "anchor")),
+}

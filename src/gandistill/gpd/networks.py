@@ -1,0 +1,185 @@
+"""GPD student translators (U-Net, ResNet blocks) and the conditional PatchGAN discriminator.
+
+    S = UNetTranslator(TranslatorConfig(in_channels=3, out_channels=3, resolution=256))
+    y = S(x)                        # [N, out, H, W] in [-1, 1]; any H, W divisible by 2**depth
+    D = PatchDiscriminator(PatchGANConfig(in_channels=6))
+    logits = D(torch.cat([x, y], 1))  # [N, 1, h, w]: one real/fake logit per patch
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..config import field
+from ..errors import GandistillError
+from ..io.pretrained import PretrainedMixin
+
+
+@dataclass
+class TranslatorConfig:
+    in_channels: int = field(3, help="input image channels")
+    out_channels: int = field(3, help="output image channels")
+    resolution: int = field(32, help="training resolution (inputs are resized to it by `translate`)")
+    channels: int = field(32, help="base channel count")
+    max_channels: int = field(256, help="largest channel count")
+    depth: int = field(4, help="U-Net: stride-2 levels; ResNet: residual blocks")
+    norm: Literal["instance", "batch", "none"] = field("instance", help="normalisation layer")
+
+
+@dataclass
+class PatchGANConfig:
+    in_channels: int = field(6, help="condition + image channels")
+    channels: int = field(32, help="base channel count")
+    layers: int = field(3, help="stride-2 layers")
+    norm: Literal["instance", "batch", "none"] = field("instance", help="normalisation layer")
+
+
+def _norm(kind: str, ch: int) -> nn.Module:
+    if kind == "instance":
+        return nn.InstanceNorm2d(ch, affine=True)
+    if kind == "batch":
+        return nn.BatchNorm2d(ch)
+    return nn.Identity()
+
+
+class _Down(nn.Module):
+    def __init__(self, cin: int, cout: int, norm: str):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 4, stride=2, padding=1)
+        self.norm = _norm(norm, cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.leaky_relu(self.norm(self.conv(x)), 0.2)
+
+
+class _Up(nn.Module):
+    """Nearest upsampling + 3×3 conv (no checkerboard), then concatenation with the skip."""
+
+    def __init__(self, cin: int, cskip: int, cout: int, norm: str):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, padding=1)
+        self.norm = _norm(norm, cout)
+        self.fuse = nn.Conv2d(cout + cskip, cout, 3, padding=1)
+        self.norm2 = _norm(norm, cout)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.norm(self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))))
+        return F.relu(self.norm2(self.fuse(torch.cat([x, skip], 1))))
+
+
+class UNetTranslator(PretrainedMixin, nn.Module):
+    """U-Net: 3×3 stem, ``depth`` stride-2 encoder levels, mirrored decoder with skips, tanh output."""
+
+    config_class = TranslatorConfig
+
+    def __init__(self, cfg: TranslatorConfig):
+        super().__init__()
+        self.config = cfg
+        ch = [min(cfg.channels * 2 ** i, cfg.max_channels) for i in range(cfg.depth + 1)]
+        self.stem = nn.Conv2d(cfg.in_channels, ch[0], 3, padding=1)
+        self.down = nn.ModuleList(_Down(ch[i], ch[i + 1], cfg.norm) for i in range(cfg.depth))
+        self.up = nn.ModuleList(_Up(ch[i + 1], ch[i], ch[i], cfg.norm) for i in reversed(range(cfg.depth)))
+        self.head = nn.Conv2d(ch[0], cfg.out_channels, 3, padding=1)
+
+    @property
+    def multiple(self) -> int:
+        return 2 ** self.config.depth
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(x, self.config.in_channels, self.multiple)
+        h = F.leaky_relu(self.stem(x), 0.2)
+        skips = [h]
+        for d in self.down:
+            h = d(h)
+            skips.append(h)
+        skips.pop()
+        for u in self.up:
+            h = u(h, skips.pop())
+        return torch.tanh(self.head(h))
+
+
+class _ResBlock(nn.Module):
+    def __init__(self, ch: int, norm: str):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(ch, ch, 3, padding=1, padding_mode="reflect"), _norm(norm, ch),
+                                  nn.ReLU(), nn.Conv2d(ch, ch, 3, padding=1, padding_mode="reflect"), _norm(norm, ch))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class ResNetTranslator(PretrainedMixin, nn.Module):
+    """Johnson-style: 7×7 stem, two stride-2 convs, ``depth`` residual blocks, two upsampling convs, tanh."""
+
+    config_class = TranslatorConfig
+
+    def __init__(self, cfg: TranslatorConfig):
+        super().__init__()
+        self.config = cfg
+        c0 = cfg.channels
+        c1, c2 = min(2 * c0, cfg.max_channels), min(4 * c0, cfg.max_channels)
+        self.stem = nn.Sequential(nn.Conv2d(cfg.in_channels, c0, 7, padding=3, padding_mode="reflect"),
+                                  _norm(cfg.norm, c0), nn.ReLU())
+        self.down = nn.Sequential(nn.Conv2d(c0, c1, 3, stride=2, padding=1), _norm(cfg.norm, c1), nn.ReLU(),
+                                  nn.Conv2d(c1, c2, 3, stride=2, padding=1), _norm(cfg.norm, c2), nn.ReLU())
+        self.blocks = nn.Sequential(*[_ResBlock(c2, cfg.norm) for _ in range(cfg.depth)])
+        self.up = nn.Sequential(nn.Upsample(scale_factor=2.0), nn.Conv2d(c2, c1, 3, padding=1), _norm(cfg.norm, c1),
+                                nn.ReLU(), nn.Upsample(scale_factor=2.0), nn.Conv2d(c1, c0, 3, padding=1),
+                                _norm(cfg.norm, c0), nn.ReLU())
+        self.head = nn.Conv2d(c0, cfg.out_channels, 7, padding=3, padding_mode="reflect")
+
+    multiple = 4
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(x, self.config.in_channels, self.multiple)
+        return torch.tanh(self.head(self.up(self.blocks(self.down(self.stem(x))))))
+
+
+class PatchDiscriminator(PretrainedMixin, nn.Module):
+    """pix2pix PatchGAN on (condition, image) concatenated along channels; one logit per patch."""
+
+    config_class = PatchGANConfig
+
+    def __init__(self, cfg: PatchGANConfig):
+        super().__init__()
+        self.config = cfg
+        layers: list[nn.Module] = [nn.Conv2d(cfg.in_channels, cfg.channels, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
+        ch = cfg.channels
+        for i in range(1, cfg.layers):
+            nxt = min(ch * 2, 8 * cfg.channels)
+            layers += [nn.Conv2d(ch, nxt, 4, stride=2, padding=1), _norm(cfg.norm, nxt), nn.LeakyReLU(0.2)]
+            ch = nxt
+        layers += [nn.Conv2d(ch, ch, 3, padding=1), _norm(cfg.norm, ch), nn.LeakyReLU(0.2),
+                   nn.Conv2d(ch, 1, 3, padding=1)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != self.config.in_channels:
+            raise GandistillError(f"PatchGAN expects [N, {self.config.in_channels}, H, W], got {list(x.shape)}")
+        return self.net(x)
+
+
+TRANSLATORS = {"unet": UNetTranslator, "resnet": ResNetTranslator}
+
+
+def _check_input(x: torch.Tensor, channels: int, multiple: int) -> None:
+    if x.ndim != 4 or x.shape[1] != channels:
+        raise GandistillError(f"the translator expects [N, {channels}, H, W] images, got {list(x.shape)}")
+    if x.shape[-1] % multiple or x.shape[-2] % multiple:
+        raise GandistillError(f"image size {x.shape[-2]}×{x.shape[-1]} must be divisible by {multiple} "
+                              "(translate() resizes to the training resolution for you)")
+
+
+def load_translator(directory) -> nn.Module:
+    """Load a GPD student from its model directory, whatever its architecture."""
+    from ..io.pretrained import read_model_config
+
+    name = read_model_config(directory).get("class")
+    classes = {c.__name__: c for c in TRANSLATORS.values()}
+    if name not in classes:
+        raise GandistillError(f"{directory} holds a {name!r}, not a GPD student ({', '.join(classes)})")
+    return classes[name].from_pretrained(directory)

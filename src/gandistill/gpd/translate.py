@@ -1,0 +1,113 @@
+"""Inference with a GPD student (``gandistill translate --model STUDENT``), the teacher route
+(project into G_T, render with G_target) and export to TorchScript / ONNX.
+
+    from gandistill.gpd import translate_gpd
+    paths = translate_gpd("runs/student/model", "photos/", "out/", batch_size=32)
+    export_student("runs/student/model", "torchscript")     # → runs/student/model/student.ts.pt
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import torch
+
+from ..data.images import list_images, load_image, resize_square
+from ..errors import DataError, GandistillError
+from ..utils.dist import resolve_device
+from ..utils.images import make_grid, save_image, to_float, to_uint8
+from ..utils.logging import progress_bar
+from .common import NOISE_MODE
+from .config import ProjectConfig
+from .networks import load_translator
+from .project import project
+
+
+def _input_files(inputs: str | Path | Iterable[str | Path]) -> list[Path]:
+    items = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    files: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            found = list_images(p)
+            if not found:
+                raise DataError(f"no images (png/jpg/jpeg/webp) in {p}")
+            files += found
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise DataError(f"input {p} does not exist")
+    if not files:
+        raise DataError("no input images given")
+    return files
+
+
+def load_batch(files: list[Path], resolution: int, channels: int) -> torch.Tensor:
+    arrs = [resize_square(load_image(f, channels), resolution) for f in files]
+    arrs = [a if a.ndim == 3 else a[..., None] for a in arrs]
+    return to_float(torch.from_numpy(np.stack(arrs)).permute(0, 3, 1, 2))
+
+
+@torch.no_grad()
+def translate_gpd(model_dir: str | Path, inputs, output: str | Path, batch_size: int = 16,
+                  device: str = "auto", progress: bool = True, resolution: int | None = None) -> list[Path]:
+    """Translate an image, a folder or a list of images with a GPD student; writes ``<output>/<stem>.png``.
+
+    Inputs are centre-cropped and resized to ``resolution`` (default: the student's training resolution).
+    """
+    dev = resolve_device(device)
+    S = load_translator(model_dir).to(dev).eval()
+    res = resolution or S.config.resolution
+    if res % S.multiple:
+        raise GandistillError(f"resolution {res} must be divisible by {S.multiple} for this student")
+    files = _input_files(inputs)
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    bar = progress_bar(len(files), desc="translate", enabled=progress)
+    for i in range(0, len(files), batch_size):
+        chunk = files[i:i + batch_size]
+        y = to_uint8(S(load_batch(chunk, res, S.config.in_channels).to(dev)))
+        for f, img in zip(chunk, y):
+            path = out / f"{f.stem}.png"
+            save_image(make_grid(img[None], nrow=1, pad=0), path)
+            written.append(path)
+        bar.update(len(chunk))
+    bar.close()
+    return written
+
+
+def teacher_route(G_T, G_target, images: torch.Tensor, cfg: ProjectConfig | None = None, D_T=None,
+                  progress: bool = False) -> tuple[torch.Tensor, dict]:
+    """Translate by optimisation: project ``images`` into G_T's W+, render the latents with G_target."""
+    ws, quality = project(G_T, images, cfg, D=D_T, progress=progress)
+    with torch.no_grad():
+        out = torch.cat([G_target.synthesis(w, noise_mode=NOISE_MODE) for w in ws.split(32)])
+    return out, quality
+
+
+def export_student(model_dir: str | Path, fmt: str = "torchscript", out: str | Path | None = None,
+                   resolution: int | None = None) -> Path:
+    """Export a GPD student for deployment: ``torchscript`` (traced) or ``onnx`` (needs the onnx package)."""
+    S = load_translator(model_dir).eval()
+    res = resolution or S.config.resolution
+    example = torch.zeros(1, S.config.in_channels, res, res)
+    model_dir = Path(model_dir)
+    if fmt == "torchscript":
+        path = Path(out) if out else model_dir / "student.ts.pt"
+        with torch.no_grad():
+            traced = torch.jit.trace(S, example, check_trace=False)
+        traced.save(str(path))
+        return path
+    if fmt == "onnx":
+        if importlib.util.find_spec("onnx") is None:
+            raise GandistillError("ONNX export needs the 'onnx' package (pip install onnx); "
+                                  "use --export torchscript, which needs nothing extra")
+        path = Path(out) if out else model_dir / "student.onnx"
+        torch.onnx.export(S, example, str(path), input_names=["image"], output_names=["translated"],
+                          dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                                        "translated": {0: "batch", 2: "height", 3: "width"}})
+        return path
+    raise GandistillError(f"unknown export format {fmt!r}; choose torchscript or onnx")

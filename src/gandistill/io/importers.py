@@ -1,0 +1,69 @@
+"""Import a foreign StyleGAN2 checkpoint as a gandistill teacher model directory.
+
+    teacher = import_checkpoint("550000.pt")                          # rosinality .pt
+    teacher = import_checkpoint("ffhq.pkl", out="runs/teacher/model") # NVlabs .pkl, saved
+
+The format is recognised from the file's first bytes, not its name: a zip container or a legacy
+``torch.save`` file is a rosinality checkpoint, any other pickle an NVlabs network pickle.
+"""
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Literal
+
+from ..errors import CheckpointError
+from ..teacher.model import Teacher
+from .nvlabs_pickle import load_nvlabs_pickle
+from .pretrained import CONFIG_NAME, file_sha256
+from .rosinality import load_rosinality
+
+Format = Literal["rosinality", "nvlabs"]
+# a legacy (torch < 1.6) torch.save file starts with its magic number, pickled with protocol 2
+_LEGACY_TORCH_MAGIC = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)[:-1]
+
+
+def detect_format(path: str | Path) -> Format:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path} does not exist")
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if not head:
+        raise CheckpointError(f"{path} is empty")
+    if head.startswith(b"PK\x03\x04"):
+        return "rosinality"  # torch.save zip container
+    if head.startswith(_LEGACY_TORCH_MAGIC):
+        return "rosinality"  # torch.save legacy format (torch < 1.6)
+    if head[:1] == b"\x80":
+        return "nvlabs"
+    raise CheckpointError(f"{path} is neither a PyTorch checkpoint (.pt) nor a pickle (.pkl); "
+                          "expected a rosinality stylegan2-pytorch .pt or an NVlabs stylegan2-ada/stylegan3 .pkl")
+
+
+def import_checkpoint(path: str | Path, which: str = "g_ema", out: str | Path | None = None,
+                      overwrite: bool = False) -> Teacher:
+    """Read a rosinality ``.pt`` or NVlabs ``.pkl`` into a :class:`Teacher`; optionally save it.
+
+    ``which`` picks the generator: "g_ema" (the EMA generator, default) or "g" (the training one).
+    With ``out`` the teacher is written as a model directory whose config.json records
+    ``extra = {"imported_from", "source_sha256", "format", "which", "notes"}``.
+    """
+    if which not in ("g_ema", "g"):
+        raise CheckpointError(f"which must be 'g_ema' or 'g', got {which!r}")
+    path = Path(path)
+    if out is not None and not overwrite and (Path(out) / CONFIG_NAME).exists():
+        raise CheckpointError(f"{out} already holds a model; choose another directory or overwrite it explicitly")
+    fmt = detect_format(path)
+    teacher = load_rosinality(path, which=which) if fmt == "rosinality" else load_nvlabs_pickle(path, which=which)
+    teacher.eval()
+    teacher.import_info = {  # type: ignore[attr-defined]
+        "imported_from": str(path),
+        "source_sha256": file_sha256(path),
+        "format": fmt,
+        "which": which,
+        "notes": list(getattr(teacher, "import_notes", [])),
+    }
+    if out is not None:
+        teacher.save_pretrained(out, extra=teacher.import_info)  # type: ignore[attr-defined]
+    return teacher

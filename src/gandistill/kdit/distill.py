@@ -1,0 +1,159 @@
+"""Data-free distillation of a teacher into a KDIT student on style-mixed triplets (``kdit distill``).
+
+    gandistill kdit distill --teacher runs/teacher/model --student i2i --out runs/kdit-i2i --steps 2000
+    gandistill kdit distill --teacher runs/teacher/model --student x2i --out runs/kdit-x2i
+    gandistill kdit distill --out runs/kdit-i2i --resume latest
+
+I2I step: ŷ = G_S(E_S(x1), E_R(x2), k) vs y; X2I step: G_S(z, S_E(x1)) vs x1 and G_S(z, S_E(y)) vs y.
+Then the discriminator (initialised from D_T; projection on c for X2I) sees the triplet targets as
+real and the student outputs as fake, with lazy R1. Loss weights are the ``w_*`` options.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from ..config import field
+from ..teacher.model import Teacher
+from ..utils import dist
+from ..utils.images import save_grid
+from ..utils.training import adam
+from .engine import d_step, run_loop
+from .i2i import I2IStudent
+from .losses import LossContext, total_loss, weights_of
+from .nets import DTrunk, ProjectionDiscriminator, TrunkPerceptual
+from .triplets import Triplets, TripletSampler
+from .x2i import X2IStudent
+
+
+@dataclass
+class DistillConfig:
+    out: str = field("runs/kdit", help="run directory (config, checkpoints, samples, stats, model)")
+    teacher: str = field("runs/teacher/model", help="teacher model directory (G and D)")
+    student: Literal["i2i", "x2i"] = field("i2i", help="which student to distil")
+    steps: int = field(2000, help="optimisation steps")
+    batch: int = field(8, help="triplets per step")
+    lr: float = field(0.002, help="student learning rate (Adam)")
+    lr_d: float = field(0.002, help="discriminator learning rate")
+    beta2: float = field(0.99, help="Adam beta2 (beta1 = 0)")
+    k_range: list[int] | None = field(None, help="crossover range lo,hi (default num_ws/2,num_ws-2)")
+    psi: float = field(1.0, help="truncation ψ of the triplet latents")
+    noise_mode: Literal["const", "random", "none"] = field("const", help="synthesis noise of teacher and student")
+    w_l1: float = field(1.0, help="image L1 weight")
+    w_perceptual: float = field(1.0, help="perceptual (frozen D_T trunk) weight")
+    w_latent: float = field(1.0, help="latent regression weight")
+    w_gen_kd: float = field(1.0, help="generator feature KD weight")
+    w_enc_kd: float = field(0.01, help="encoder feature KD weight (E_S/E_R vs D_T)")
+    w_adv: float = field(0.05, help="adversarial weight (0 disables the discriminator)")
+    r1_gamma: float = field(0.1, help="R1 weight")
+    r1_interval: int = field(16, help="lazy R1 interval")
+    adaptor_res: list[int] | None = field(None, help="I2I: resolutions with E_S→G_S adaptors (default all)")
+    z_dim: int = field(16, help="X2I: size of the noise z_s")
+    seed: int = field(0, help="random seed")
+    device: str = field("auto", help="auto|cpu|cuda")
+    log_every: int = field(10, help="write scalars every N steps")
+    grid_every: int = field(250, help="write a sample grid every N steps (0 disables)")
+    snap_every: int = field(500, help="write training state and model every N steps")
+    keep: int = field(3, help="keep the last N training states")
+    resume: str | None = field(None, help="'latest', a state-*.pt file or a run directory")
+    progress: bool = field(True, help="show a progress bar")
+
+
+def build_student(cfg: DistillConfig, teacher: Teacher):
+    if cfg.student == "i2i":
+        return I2IStudent.from_teacher(teacher, adaptor_res=cfg.adaptor_res)
+    return X2IStudent.from_teacher(teacher, condition="image", z_dim=cfg.z_dim)
+
+
+def distill_context(student, t: Triplets, w: dict[str, float], perc, d_trunk, D, noise_mode: str = "const"):
+    """Run the student on a triplet batch; returns (LossContext, fake, real, condition) for one step."""
+    ctx = LossContext(perceptual=perc)
+    if isinstance(student, X2IStudent):
+        n = t.x1.shape[0]
+        real = torch.cat([t.x1, t.y])
+        with torch.no_grad():
+            c = student.S_E(real)
+        z = torch.randn(n, student.config.z_dim, device=real.device).repeat(2, 1)
+        fake, aux = student(None, z, noise_mode, c=c, return_aux=True)
+        ctx.pairs = [(fake, real)]
+        ctx.latents = [(aux["ws"], torch.cat([t.w1, t.ws_y]))]
+        if w["gen_kd"] and t.feats_y is not None:
+            ctx.gen_feats = [(aux["gen_feats"], [torch.cat(p) for p in zip(t.feats_x1, t.feats_y)])]
+    else:
+        c, real = None, t.y
+        fake, aux = student(t.x1, t.x2, t.k, noise_mode, return_aux=True)
+        ctx.pairs = [(fake, t.y)]
+        ctx.latents = [(aux["ws_s"], t.w1), (aux["ws_r"], t.w2)]
+        if w["gen_kd"] and t.feats_y is not None:
+            ctx.gen_feats = [(aux["gen_feats"], t.feats_y)]
+        if w["enc_kd"]:
+            n = t.x1.shape[0]
+            with torch.no_grad():
+                ref = d_trunk(torch.cat([t.x1, t.x2]))
+            ctx.enc_feats = [(aux["feats_s"], {r: f[:n] for r, f in ref.items()}),
+                             (aux["feats_r"], {r: f[n:] for r, f in ref.items()})]
+    if w["adv"]:
+        ctx.fake_logits = [D(fake, c)]
+    return ctx, fake, real, c
+
+
+def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
+    """Distil (or resume); returns the student model directory ``<out>/model``."""
+    device = dist.resolve_device(cfg.device, 0)
+    out = Path(cfg.out)
+    teacher = Teacher.from_pretrained(cfg.teacher).to(device).eval().requires_grad_(False)
+    torch.manual_seed(cfg.seed)
+    student = build_student(cfg, teacher).to(device).train()
+    sampler = TripletSampler(teacher.G, cfg.k_range, cfg.psi, cfg.seed, cfg.batch, cfg.noise_mode,
+                             return_features=True, render_x2=cfg.student == "i2i")
+    print(f"distilling {teacher.config.resolution}px teacher {cfg.teacher} into {type(student).__name__}: "
+          f"{sum(p.numel() for p in student.parameters() if p.requires_grad) / 1e6:.2f} M trainable "
+          f"parameters, crossover k ∈ {list(sampler.k_range)}, device {device}")
+    if dry_run:
+        print(json.dumps(asdict(cfg), indent=2))
+        return out / "model"
+
+    w = weights_of(cfg)
+    is_x2i = isinstance(student, X2IStudent)
+    D = ProjectionDiscriminator.from_teacher(teacher.D, student.c_dim if is_x2i else 0).to(device)
+    D.requires_grad_(False)
+    perc = TrunkPerceptual(teacher.D).to(device)
+    d_trunk = DTrunk(teacher.config).to(device).requires_grad_(False)
+    d_trunk.load_from_discriminator(teacher.D)
+    opt_g = adam([p for p in student.parameters() if p.requires_grad], cfg.lr, cfg.beta2, 0)
+    opt_d = adam(D.parameters(), cfg.lr_d, cfg.beta2, cfg.r1_interval)
+    grid_t = TripletSampler(teacher.G, cfg.k_range, cfg.psi, cfg.seed + 999, 8, cfg.noise_mode).sample(8)
+
+    def step_fn(step: int) -> dict[str, float]:
+        t = next(sampler)
+        opt_g.zero_grad(set_to_none=True)
+        ctx, fake, real, c = distill_context(student, t, w, perc, d_trunk, D, cfg.noise_mode)
+        loss, stats = total_loss(ctx, w)
+        loss.backward()
+        opt_g.step()
+        if w["adv"]:
+            stats.update(d_step(D, opt_d, real, fake, c, cfg.r1_gamma, step % cfg.r1_interval == 0,
+                                cfg.r1_interval))
+        return stats
+
+    def save_model(step: int) -> None:
+        student.save_pretrained(out / "model", parents={"teacher": teacher.source_hash},
+                                extra={"step": step, "stage": "distill", "teacher_dir": str(cfg.teacher)})
+
+    def grid(step: int) -> None:
+        student.eval()
+        if is_x2i:
+            z = torch.randn(8, cfg.z_dim, generator=torch.Generator().manual_seed(0)).to(device)
+            rows = [grid_t.x1, student(grid_t.x1, z), grid_t.y, student(grid_t.y, z)]
+        else:
+            rows = [grid_t.x1, grid_t.x2, grid_t.y, student(grid_t.x1, grid_t.x2, grid_t.k)]
+        student.train()
+        save_grid(torch.cat(rows), out / "samples" / f"distill-{step:08d}.png", nrow=8)
+
+    state_objs = {"student": student, "D": D, "opt_g": opt_g, "opt_d": opt_d, "sampler": sampler}
+    run_loop(cfg, out, state_objs, step_fn, save_model, grid, f"kdit distill {cfg.student}")
+    return out / "model"

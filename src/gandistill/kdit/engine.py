@@ -1,0 +1,113 @@
+"""The training loop shared by ``kdit distill`` and ``kdit finetune``: resumable state, scalar log,
+progress bar, sample grids, Ctrl-C handling and the discriminator phase.
+
+A step function does one optimisation step and returns its scalars; everything that influences the
+future (networks, optimisers, triplet sampler, global RNG) is a named entry of ``state_objs`` and is
+saved to ``checkpoints/state-<step>.pt``, so ``--resume latest`` continues exactly.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from ..config import dump_json
+from ..errors import CheckpointError, GandistillError
+from ..io.state import list_states, load_state, resolve_resume, save_state
+from ..teacher.loss import d_logistic, r1_penalty
+from ..utils.logging import ScalarLog, progress_bar
+from ..utils.training import StopFlag
+
+ARCH_KEYS = ("student", "modality", "teacher", "student_dir", "from_scratch", "batch")
+
+
+def check_finite(stats: dict[str, float], step: int, out: Path) -> None:
+    bad = {k: v for k, v in stats.items() if k.startswith("loss/") and not torch.isfinite(torch.tensor(v))}
+    if bad:
+        states = list_states(out / "checkpoints")
+        last = f"the last good state is {states[-1][1]}" if states else "no state was saved yet"
+        raise GandistillError(f"{bad} at step {step}: training diverged; {last}. Lower --lr / --lr-d or the "
+                              "adversarial weight, then --resume.")
+
+
+def d_step(D, opt_d, real: torch.Tensor, fake: torch.Tensor, c: torch.Tensor | None, r1_gamma: float,
+           do_r1: bool, r1_interval: int) -> dict[str, float]:
+    """Logistic loss with ``real`` as real and ``fake`` (detached) as fake, then lazy R1 on ``real``."""
+    D.requires_grad_(True)
+    opt_d.zero_grad(set_to_none=True)
+    real_logits, fake_logits = D(real, c), D(fake.detach(), c)
+    loss = d_logistic(real_logits, fake_logits)
+    loss.backward()
+    opt_d.step()
+    stats = {"loss/D": float(loss.detach()), "scores/real": float(real_logits.detach().mean()),
+             "scores/fake": float(fake_logits.detach().mean())}
+    if do_r1 and r1_gamma > 0:
+        opt_d.zero_grad(set_to_none=True)
+        r = real.detach().requires_grad_(True)
+        penalty = r1_penalty(r, D(r, c))
+        (penalty * (r1_gamma / 2) * r1_interval).backward()
+        opt_d.step()
+        stats["loss/r1"] = float(penalty.detach())
+    D.requires_grad_(False)
+    return stats
+
+
+def run_loop(cfg: Any, out: Path, state_objs: dict[str, Any], step_fn: Callable[[int], dict[str, float]],
+             save_model: Callable[[int], None], save_grid: Callable[[int], None] | None, desc: str) -> int:
+    """Run ``cfg.steps`` steps of ``step_fn`` (resuming if ``cfg.resume``); returns the last step."""
+    start = 0
+    if cfg.resume:
+        path = resolve_resume(cfg.resume, out / "checkpoints")
+        state = load_state(path)
+        saved = json.loads(state["config"])
+        now = asdict(cfg)
+        diff = {k: (saved.get(k), now.get(k)) for k in ARCH_KEYS if k in now and saved.get(k) != now.get(k)}
+        if diff:
+            raise CheckpointError(f"{path} was written by a run with different {sorted(diff)} ({diff}); resume "
+                                  "with the same options")
+        for name, obj in state_objs.items():
+            obj.load_state_dict(state[name])
+        torch.set_rng_state(state["rng"])
+        start = int(state["step"])
+        print(f"resumed from {path} at step {start}")
+    out.mkdir(parents=True, exist_ok=True)
+    dump_json(cfg, out / "config.json")
+
+    def snapshot(step: int) -> None:
+        state = {name: obj.state_dict() for name, obj in state_objs.items()}
+        state.update(step=step, rng=torch.get_rng_state(), config=json.dumps(asdict(cfg)))
+        save_state(out / "checkpoints", step, state, keep=cfg.keep)
+        with torch.random.fork_rng(devices=[]):
+            save_model(step)
+
+    log = ScalarLog(out, start_step=start)
+    bar = progress_bar(total=cfg.steps, initial=start, desc=desc, enabled=cfg.progress)
+    step, t_last = start, time.perf_counter()
+    with StopFlag() as stop:
+        while step < cfg.steps:
+            stats = step_fn(step)
+            check_finite(stats, step, out)
+            step += 1
+            now = time.perf_counter()
+            stats["time/sec_per_step"], t_last = now - t_last, now
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                log.write(step, step * cfg.batch, stats)
+            bar.update(1)
+            bar.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in stats.items()
+                             if k in ("loss/G_total", "loss/D")})
+            if save_grid is not None and cfg.grid_every and (step % cfg.grid_every == 0 or step == cfg.steps):
+                with torch.random.fork_rng(devices=[]), torch.no_grad():
+                    save_grid(step)
+            if step % cfg.snap_every == 0 or step == cfg.steps or stop.requested:
+                snapshot(step)
+            if stop.requested:
+                break
+    bar.close()
+    log.close()
+    if step < cfg.steps:
+        print(f"stopped at step {step}; continue with --out {out} --resume latest")
+    return step

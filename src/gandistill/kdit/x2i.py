@@ -1,0 +1,109 @@
+"""X2I student (KDIT paper Fig. 2c): frozen semantic encoder S_E, conditional mapping, G_S.
+
+    student = X2IStudent.from_teacher(teacher)                  # S_E ← D_T (frozen); synthesis ← G_T
+    img = student(cond, z)            # cond: image (condition="image"), sentence embeddings (text)
+                                      # or waveforms (audio)
+
+Ours: ``c = S_E(img)`` is the spatially pooled last (4×4) trunk feature of D_T; the conditional
+mapping ``(z_s, c) → ws = w_avg + MLP([pixelnorm(z_s), rmsnorm(c)])`` starts at ``w_avg``; a
+modality encoder f_X (text MLP, audio CNN) maps X into the same c space.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..io.pretrained import PretrainedMixin
+from ..teacher.generator import SynthesisNetwork
+from ..teacher.layers import NoiseMode
+from ..teacher.model import Teacher
+from .config import X2IConfig
+from .modality import AudioEncoder, TextHead
+from .nets import DTrunk
+
+
+class SemanticEncoder(nn.Module):
+    """S_E: frozen D_T trunk; c = mean over the 4×4 positions of the last trunk features."""
+
+    def __init__(self, cfg: X2IConfig):
+        super().__init__()
+        self.trunk = DTrunk(cfg.teacher)
+        self.c_dim = self.trunk.out_channels
+        self.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> "SemanticEncoder":
+        return super().train(False)
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        return self.trunk(img)[4].mean(dim=(2, 3))
+
+
+class ConditionalMapping(nn.Module):
+    def __init__(self, z_dim: int, c_dim: int, num_ws: int, w_dim: int, hidden: int):
+        super().__init__()
+        self.num_ws, self.w_dim = num_ws, w_dim
+        self.net = nn.Sequential(nn.Linear(z_dim + c_dim, hidden), nn.LeakyReLU(0.2),
+                                 nn.Linear(hidden, hidden), nn.LeakyReLU(0.2))
+        self.out = nn.Linear(hidden, num_ws * w_dim)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+        self.register_buffer("w_avg", torch.zeros(w_dim))
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        z = z * torch.rsqrt(z.square().mean(1, keepdim=True) + 1e-8)
+        c = c * torch.rsqrt(c.square().mean(1, keepdim=True) + 1e-8)
+        delta = self.out(self.net(torch.cat([z, c], dim=1)))
+        return self.w_avg + delta.view(-1, self.num_ws, self.w_dim)
+
+
+class X2IStudent(PretrainedMixin, nn.Module):
+    config_class = X2IConfig
+
+    def __init__(self, cfg: X2IConfig):
+        super().__init__()
+        self.config = cfg
+        t = cfg.teacher
+        self.resolution = t.resolution
+        hidden = cfg.hidden or 2 * t.w_dim
+        self.S_E = SemanticEncoder(cfg)
+        self.c_dim = self.S_E.c_dim
+        self.mapping = ConditionalMapping(cfg.z_dim, self.c_dim, t.num_ws, t.w_dim, hidden)
+        self.synthesis = SynthesisNetwork(t)
+        if cfg.condition == "text":
+            self.f_X = TextHead(cfg.text_dim, self.c_dim, hidden=max(hidden, 64))
+        elif cfg.condition == "audio":
+            self.f_X = AudioEncoder(self.c_dim, cfg.sample_rate, cfg.n_fft, cfg.hop, cfg.n_mels)
+        else:
+            self.f_X = None
+
+    @classmethod
+    def from_teacher(cls, teacher: Teacher, **overrides) -> "X2IStudent":
+        model = cls(X2IConfig(teacher=teacher.config, **overrides))
+        model.load_teacher(teacher)
+        return model
+
+    @torch.no_grad()
+    def load_teacher(self, teacher: Teacher) -> None:
+        self.S_E.trunk.load_from_discriminator(teacher.D)
+        self.mapping.w_avg.copy_(teacher.G.mapping.w_avg)
+        self.synthesis.load_state_dict(teacher.G.synthesis.state_dict())
+
+    def encode(self, cond: torch.Tensor) -> torch.Tensor:
+        """c of a condition batch: S_E for images, f_X for text embeddings / waveforms."""
+        return self.S_E(cond) if self.f_X is None else self.f_X(cond)
+
+    def forward(self, cond: torch.Tensor, z: torch.Tensor | None = None, noise_mode: NoiseMode = "const",
+                c: torch.Tensor | None = None, return_aux: bool = False):
+        c = self.encode(cond) if c is None else c
+        if z is None:
+            z = torch.randn(c.shape[0], self.config.z_dim, device=c.device)
+        ws = self.mapping(z, c)
+        img, feats, _ = self.synthesis.run_blocks(ws, noise_mode=noise_mode)
+        if return_aux:
+            return img, {"ws": ws, "c": c, "gen_feats": feats}
+        return img
+
+    def condition_loss(self, cond: torch.Tensor, img: torch.Tensor) -> torch.Tensor:
+        """‖f_X(X) − S_E(image)‖² (fine-tuning a modality encoder)."""
+        return F.mse_loss(self.encode(cond), self.S_E(img))

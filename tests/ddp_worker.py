@@ -1,0 +1,28 @@
+"""Run by test_ddp_two_processes_stay_in_sync under torch.distributed.run (2 processes, gloo)."""
+import sys
+from pathlib import Path
+
+import torch
+
+from gandistill.teacher import StyleGAN2Config
+from gandistill.teacher.train import train_teacher
+from gandistill.teacher.train_config import TeacherTrainConfig
+
+out = Path(sys.argv[1])
+torch.set_num_threads(1)
+cfg = TeacherTrainConfig(out=str(out / "run"), data="toyfaces", data_n=16, steps=3, batch=4, batch_gpu=1,
+                         snap_every=100, grid_every=0, augment="ada", ada_interval=1, r1_interval=2, pl_weight=2.0,
+                         pl_interval=2, progress=False,
+                         model=StyleGAN2Config(resolution=16, z_dim=16, w_dim=16, mapping_layers=2,
+                                               channel_base=256, channel_max=16))
+
+
+def dump(nets):
+    # Every rank saves its own live replica so the test can compare them.
+    tensors = {f"{name}.{k}": v.detach().clone() for name in ("G", "D", "G_ema")
+               for k, v in nets[name].state_dict().items()}
+    tensors["aug.p"] = nets["aug"].p.detach().clone()
+    torch.save(tensors, out / f"rank{nets['rank']}.pt")
+
+
+train_teacher(cfg, on_finish=dump)

@@ -1,0 +1,32 @@
+"""Tiny teacher and data shared by the KDIT tests (16 px, ≤16 channels)."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gandistill.teacher import StyleGAN2Config, Teacher
+
+
+def tiny_config() -> StyleGAN2Config:
+    return StyleGAN2Config(resolution=16, z_dim=16, w_dim=16, mapping_layers=2, channel_base=256, channel_max=16)
+
+
+def tiny_teacher(seed: int = 0) -> Teacher:
+    """Random weights, but a non-zero w_avg and noise strengths so the equality tests are not trivial."""
+    torch.manual_seed(seed)
+    t = Teacher(tiny_config())
+    with torch.no_grad():
+        t.G.mapping.w_avg.normal_()
+        for name, p in t.G.named_parameters():
+            if name.endswith("noise_strength"):
+                p.fill_(0.2)
+    return t.eval().requires_grad_(False)
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    """Tiny convs run 10× faster on one thread than on two contended ones (shared CI cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

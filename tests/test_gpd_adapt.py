@@ -1,0 +1,129 @@
+"""GPD adaptation: CDC loss semantics, shared W, layer freezing, resume, target-input checks."""
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from gpd_support import make_teacher, one_thread, write_images
+
+from gandistill.errors import DataError
+from gandistill.gpd import AdaptConfig, adapt, cdc_loss, cdc_term, load_targets, similarity_distribution
+from gandistill.teacher import Generator, Teacher
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread():
+    old = one_thread()
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def teacher_dir(tmp_path_factory):
+    return make_teacher(tmp_path_factory.mktemp("t") / "teacher")
+
+
+@pytest.fixture(scope="module")
+def targets_dir(tmp_path_factory):
+    from gandistill.data import toyfaces_arrays
+
+    return write_images(tmp_path_factory.mktemp("targets"), toyfaces_arrays(3, 16, seed=1, domains=("sketch",))["sketch"])
+
+
+def test_similarity_distribution_is_normalised():
+    logp = similarity_distribution(torch.randn(5, 3, 4, 4))
+    assert logp.shape == (5, 4)
+    assert torch.allclose(logp.exp().sum(1), torch.ones(5))
+
+
+def test_cdc_zero_for_identical_generators_and_positive_when_different(teacher_dir):
+    G_T = Generator.from_pretrained(teacher_dir).requires_grad_(False)
+    G = copy.deepcopy(G_T)
+    ws = G_T.mapping(torch.randn(4, 16, generator=torch.Generator().manual_seed(0)))
+    assert float(cdc_term(G_T, G, ws, 1.0)) == pytest.approx(0.0, abs=1e-6)
+    with torch.no_grad():
+        for p in G.synthesis.parameters():
+            p.add_(torch.randn_like(p) * 0.5)
+    assert float(cdc_term(G_T, G, ws, 1.0)) > 1e-4
+
+
+def test_cdc_gradient_only_when_weight_positive(teacher_dir):
+    G_T = Generator.from_pretrained(teacher_dir).requires_grad_(False)
+    G = copy.deepcopy(G_T).requires_grad_(True)
+    with torch.no_grad():
+        G.synthesis.blocks[1].conv1.conv.weight.add_(0.3)
+    ws = G_T.mapping(torch.randn(4, 16))
+    assert not cdc_term(G_T, G, ws, 0.0).requires_grad
+    loss = cdc_term(G_T, G, ws, 5.0)
+    assert loss.requires_grad
+    loss.backward()
+    assert G.synthesis.blocks[1].conv1.conv.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in G_T.parameters())
+
+
+def test_cdc_loss_matches_hand_computed_kl():
+    a = [torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])]
+    b = [torch.tensor([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0]])]
+    def dist(f):
+        f = torch.nn.functional.normalize(f, dim=1)
+        s = f @ f.t()
+        return torch.stack([torch.softmax(torch.cat([s[i, :i], s[i, i + 1:]]), 0) for i in range(3)])
+    p, q = dist(a[0]), dist(b[0])
+    expected = (p * (p.log() - q.log())).sum(1).mean()
+    assert float(cdc_loss(a, b)) == pytest.approx(float(expected), rel=1e-5)
+
+
+def _cfg(tmp_path, teacher_dir, targets_dir, **kw):
+    base = dict(out=str(tmp_path / "adapt"), teacher=str(teacher_dir), target=str(targets_dir), steps=3, batch=2,
+                snap_every=2, grid_every=2, progress=False, device="cpu")
+    base.update(kw)
+    return AdaptConfig(**base)
+
+
+def test_adapt_keeps_w_shared_and_records_parent(tmp_path, teacher_dir, targets_dir):
+    model = adapt(_cfg(tmp_path, teacher_dir, targets_dir, freeze_g=[0]))
+    src, tgt = Teacher.from_pretrained(teacher_dir), Teacher.from_pretrained(model)
+    for (k, v), (_, w) in zip(src.G.mapping.state_dict().items(), tgt.G.mapping.state_dict().items()):
+        assert torch.equal(v, w), k
+    for (k, v), (_, w) in zip(src.G.synthesis.blocks[0].state_dict().items(),
+                              tgt.G.synthesis.blocks[0].state_dict().items()):
+        assert torch.equal(v, w), k  # frozen block
+    assert not torch.equal(src.G.synthesis.blocks[2].conv1.conv.weight, tgt.G.synthesis.blocks[2].conv1.conv.weight)
+    meta = json.loads((model / "config.json").read_text())
+    assert meta["parents"]["teacher"] == src.source_hash
+    assert (tmp_path / "adapt" / "samples" / "compare-00000003.png").is_file()
+
+
+def test_adapt_resume_is_exact(tmp_path, teacher_dir, targets_dir):
+    full = Teacher.from_pretrained(adapt(_cfg(tmp_path / "a", teacher_dir, targets_dir, steps=4)))
+    adapt(_cfg(tmp_path / "b", teacher_dir, targets_dir, steps=2))
+    resumed = Teacher.from_pretrained(adapt(_cfg(tmp_path / "b", teacher_dir, targets_dir, steps=4, resume="latest")))
+    for (k, v), (_, w) in zip(full.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(v, w), k
+
+
+def test_zero_targets_is_an_error(tmp_path, teacher_dir):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no images"):
+        adapt(_cfg(tmp_path, teacher_dir, tmp_path / "empty"))
+
+
+def test_more_than_ten_targets_warns(tmp_path):
+    write_images(tmp_path / "many", np.zeros((11, 16, 16, 3), np.uint8))
+    with pytest.warns(UserWarning, match="≤ 10"):
+        imgs, names = load_targets(tmp_path / "many", 16, 3)
+    assert len(imgs) == 11
+
+
+def test_size_and_channel_mismatch_are_reported_and_fixed(tmp_path):
+    write_images(tmp_path / "grey", np.full((2, 24, 24), 200, np.uint8))
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        imgs, _ = load_targets(tmp_path / "grey", 16, 3)
+    text = " ".join(str(w.message) for w in rec)
+    assert "resized" in text and "converted" in text
+    assert imgs.shape == (2, 3, 16, 16)

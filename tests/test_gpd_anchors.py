@@ -1,0 +1,94 @@
+"""GPD projection, anchors and the paired augmentation stream."""
+from __future__ import annotations
+
+import pytest
+import torch
+from gpd_support import make_teacher, one_thread, toy_pairs, write_images
+
+from gandistill.data import PairedImageDataset
+from gandistill.gpd import (AdaptConfig, Anchors, AnchorsConfig, PairsConfig, PairStream, ProjectConfig, adapt,
+                            compute_anchors, dump_pairs, load_generators, project)
+from gandistill.teacher import Teacher
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread():
+    old = one_thread()
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gpd")
+    teacher = make_teacher(root / "teacher")
+    pairs = toy_pairs(root / "pairs", n=3)
+    adapted = adapt(AdaptConfig(out=str(root / "adapt"), teacher=str(teacher), target=str(pairs / "B"), steps=2,
+                                batch=2, progress=False, device="cpu", grid_every=0))
+    return root, teacher, pairs, adapted
+
+
+def test_projection_recovers_teacher_image(setup):
+    _, teacher, _, _ = setup
+    t = Teacher.from_pretrained(teacher)
+    ws = t.G.mapping(torch.randn(2, 16, generator=torch.Generator().manual_seed(5)))
+    with torch.no_grad():
+        img = t.G.synthesis(ws, noise_mode="const")
+    _, q = project(t.G, img, ProjectConfig(steps=300), D=t.D)
+    assert q["mean_l1"] < 0.03 and q["mean_psnr"] > 28, q
+
+
+def test_projection_rejects_wrong_shape(setup):
+    from gandistill.errors import GandistillError
+
+    t = Teacher.from_pretrained(setup[1])
+    with pytest.raises(GandistillError, match="16, 16"):
+        project(t.G, torch.zeros(1, 3, 32, 32), ProjectConfig(steps=1), D=t.D)
+
+
+@pytest.mark.parametrize("mode", ["paired", "target"])
+def test_anchors_file_roundtrip(setup, mode):
+    root, _, pairs, adapted = setup
+    data = pairs if mode == "paired" else pairs / "B"
+    path = compute_anchors(AnchorsConfig(adapted=str(adapted), data=str(data), steps=5, device="cpu",
+                                         out=str(root / f"anchors-{mode}.safetensors")), progress=False)
+    a = Anchors.load(path)
+    assert a.mode == mode and len(a) == 3 and a.ws.shape == (3, 6, 16)
+    assert a.x.shape == a.y.shape == (3, 3, 16, 16)
+    assert path.with_suffix(".json").is_file() and path.with_suffix(".png").is_file()
+    assert "mean_psnr" in a.quality
+    if mode == "target":  # the source side is the teacher's rendering of the anchor
+        G_T = Teacher.from_pretrained(setup[1]).G
+        with torch.no_grad():
+            assert torch.allclose(a.x, G_T.synthesis(a.ws, noise_mode="const"), atol=1e-5)
+
+
+def test_pair_stream_is_seeded_resumable_and_aligned(setup):
+    _, _, _, adapted = setup
+    src, tgt = load_generators(adapted)
+    anchor_ws = src.G.mapping(torch.randn(3, 16))
+    cfg = PairsConfig(p_near=0.5, sigma=0.1, seed=7)
+    s1 = PairStream(src.G, tgt.G, anchor_ws, cfg, batch=6)
+    s2 = PairStream(src.G, tgt.G, anchor_ws, cfg, batch=6)
+    a = next(s1)
+    state = s1.state_dict()
+    b = next(s1)
+    assert torch.equal(a["x"], next(s2)["x"])
+    s2.load_state_dict(state)
+    assert torch.equal(b["ws"], next(s2)["ws"])
+    with torch.no_grad():
+        assert torch.allclose(b["y"], tgt.G.synthesis(b["ws"], noise_mode="const"))
+    near = b["anchor"] >= 0
+    assert near.any() and (~near).any()
+    d = (b["ws"][near] - anchor_ws[b["anchor"][near]]).norm(dim=-1)
+    assert float(d.max()) < 0.1 * s1.w_std * 16 ** 0.5 * 3  # within a few σ of its anchor
+    everything_free = next(PairStream(src.G, tgt.G, anchor_ws, PairsConfig(p_near=0.0), batch=4))
+    assert (everything_free["anchor"] == -1).all()
+
+
+def test_dump_pairs_writes_paired_dataset(setup, tmp_path):
+    _, _, _, adapted = setup
+    src, tgt = load_generators(adapted)
+    out = dump_pairs(PairStream(src.G, tgt.G, None, batch=3), 5, tmp_path / "pairs", progress=False)
+    ds = PairedImageDataset(out, resolution=16)
+    assert len(ds) == 5 and ds.pairs[0][0].stem == ds.pairs[0][1].stem

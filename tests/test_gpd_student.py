@@ -1,0 +1,123 @@
+"""GPD student networks (ModelTesterMixin) and the anchor-based KD terms against hand-computed values."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from gpd_support import one_thread
+from model_tester import ModelTesterMixin
+
+from gandistill.errors import GandistillError
+from gandistill.gpd import (KDBatch, PatchDiscriminator, PatchGANConfig, ResNetTranslator, TranslatorConfig,
+                            UNetTranslator, anchor_posterior, anchor_relative, latent_distance, trust_weight)
+from gandistill.gpd.kd import gen_direct, pixels_and
+
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread():
+    old = one_thread()
+    yield
+    torch.set_num_threads(old)
+
+
+TINY = dict(in_channels=3, out_channels=3, resolution=16, channels=4, max_channels=16, depth=3)
+
+
+class TestUNetTranslator(ModelTesterMixin):
+    output_shape = (2, 3, 16, 16)
+
+    def make_model(self):
+        return UNetTranslator(TranslatorConfig(**TINY))
+
+    def make_inputs(self):
+        return (torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(0)),)
+
+
+class TestResNetTranslator(ModelTesterMixin):
+    output_shape = (2, 1, 16, 16)
+
+    def make_model(self):
+        return ResNetTranslator(TranslatorConfig(**{**TINY, "out_channels": 1, "depth": 2}))
+
+    def make_inputs(self):
+        return (torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(0)),)
+
+
+class TestPatchDiscriminator(ModelTesterMixin):
+    output_shape = (2, 1, 4, 4)
+
+    def make_model(self):
+        return PatchDiscriminator(PatchGANConfig(in_channels=6, channels=4, layers=2))
+
+    def make_inputs(self):
+        return (torch.randn(2, 6, 16, 16, generator=torch.Generator().manual_seed(0)),)
+
+
+def test_translator_rejects_bad_sizes():
+    S = UNetTranslator(TranslatorConfig(**TINY))
+    with pytest.raises(GandistillError, match="divisible by 8"):
+        S(torch.zeros(1, 3, 12, 12))
+    with pytest.raises(GandistillError, match=r"\[N, 3, H, W\]"):
+        S(torch.zeros(1, 1, 16, 16))
+
+
+def test_latent_distance_is_rms_over_rows():
+    ws = torch.zeros(1, 4, 2)
+    anchors = torch.stack([torch.zeros(4, 2), torch.full((4, 2), 1.0)])
+    ws[0, :, 0] = 3.0  # every row at distance 3 from anchor 0
+    d = latent_distance(ws, anchors)
+    assert d[0, 0] == pytest.approx(3.0)
+    assert d[0, 1] == pytest.approx(math.sqrt(4 + 1))
+
+
+def test_trust_weight_and_posterior_match_hand_computation():
+    tau, omega_min = 2.0, 0.1
+    dist = torch.tensor([[1.0, 3.0], [5.0, 4.0]])
+    omega = trust_weight(dist, tau, omega_min)
+    assert omega[0] == pytest.approx(math.exp(-1 / 8))                 # nearest anchor at d = 1
+    assert omega[1] == pytest.approx(max(0.1, math.exp(-16 / 8)))      # d = 4 → e^-2 = 0.135
+    assert trust_weight(torch.tensor([[10.0]]), tau, omega_min)[0] == pytest.approx(0.1)  # floored
+    post = anchor_posterior(dist, tau)
+    e = [math.exp(-1 / 4), math.exp(-9 / 4)]
+    assert post[0, 0] == pytest.approx(e[0] / sum(e))
+    assert torch.allclose(post.sum(1), torch.ones(2))
+
+
+def _phi(img):
+    return [torch.nn.functional.avg_pool2d(img, 2)]
+
+
+def test_anchor_relative_zero_when_student_reproduces_teacher():
+    g = torch.Generator().manual_seed(0)
+    y_gen, y_anchor = torch.randn(3, 3, 8, 8, generator=g), torch.randn(2, 3, 8, 8, generator=g)
+    post = torch.softmax(torch.randn(3, 2, generator=g), 1)
+    b = KDBatch(phi=pixels_and(_phi), x_real=y_anchor, y_real=y_anchor, s_real=y_anchor, y_gen=y_gen,
+                s_gen=y_gen.clone(), post=post, anchor_y=y_anchor, s_anchor=y_anchor.clone())
+    assert float(anchor_relative(b)) == 0.0
+    # a student off by a constant everywhere changes exactly as the teacher does: still zero
+    b.s_gen, b.s_anchor = y_gen + 0.5, y_anchor + 0.5
+    assert float(anchor_relative(b)) == pytest.approx(0.0, abs=1e-6)
+    b.s_gen = y_gen + torch.randn_like(y_gen)
+    assert float(anchor_relative(b)) > 0
+
+
+def test_anchor_relative_matches_hand_computation():
+    # pixels only (φ = identity), one generated sample, two anchors
+    s_gen, y_gen = torch.full((1, 1, 1, 1), 2.0), torch.full((1, 1, 1, 1), 1.0)
+    s_anc = torch.tensor([0.0, 1.0]).view(2, 1, 1, 1)
+    y_anc = torch.tensor([0.0, 3.0]).view(2, 1, 1, 1)
+    post = torch.tensor([[0.25, 0.75]])
+    b = KDBatch(phi=pixels_and(None), x_real=s_anc, y_real=y_anc, s_real=s_anc, y_gen=y_gen, s_gen=s_gen,
+                post=post, anchor_y=y_anc, s_anchor=s_anc)
+    # anchor 0: |(2-0)-(1-0)| = 1; anchor 1: |(2-1)-(1-3)| = 3 → 0.25·1 + 0.75·3
+    assert float(anchor_relative(b)) == pytest.approx(2.5)
+
+
+def test_direct_term_is_trust_weighted():
+    s, y = torch.zeros(2, 1, 2, 2), torch.ones(2, 1, 2, 2)
+    b = KDBatch(phi=pixels_and(None), x_real=s, y_real=y, s_real=s, y_gen=y, s_gen=s, omega=torch.tensor([1.0, 0.5]))
+    assert float(gen_direct(b)) == pytest.approx(0.75)
+    b.omega = None
+    assert float(gen_direct(b)) == pytest.approx(1.0)
