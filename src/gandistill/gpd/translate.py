@@ -111,3 +111,29 @@ def export_student(model_dir: str | Path, fmt: str = "torchscript", out: str | P
                                         "translated": {0: "batch", 2: "height", 3: "width"}})
         return path
     raise GandistillError(f"unknown export format {fmt!r}; choose torchscript or onnx")
+
+
+def _run_cli(model_dir: str, args) -> list[Path]:
+    """Runner for ``gandistill translate`` (and its ``--export`` option, when the CLI offers it)."""
+    fmt = getattr(args, "export", None)
+    if fmt:
+        path = export_student(model_dir, fmt, Path(args.output) / ("student.ts.pt" if fmt == "torchscript"
+                                                                     else "student.onnx"))
+        print(f"exported the student to {path}")
+        return []
+    if not args.input:
+        raise DataError("this is a GPD image-to-image student: pass --input IMG|DIR")
+    return translate_gpd(model_dir, args.input, args.output, batch_size=args.batch, device=args.device,
+                         progress=not getattr(args, "no_progress", False))
+
+
+def _register() -> None:
+    try:
+        from ..cli.translate import register_translator
+    except ImportError:  # pragma: no cover - CLI module absent
+        return
+    for cls in ("UNetTranslator", "ResNetTranslator"):
+        register_translator(cls, _run_cli)
+
+
+_register()
