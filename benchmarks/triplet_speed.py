@@ -35,6 +35,29 @@ def _time(fn, repeats: int) -> list[float]:
     return out
 
 
+def block_macs(G) -> list[float]:
+    """Multiply-accumulates per sample of each synthesis block, split as (convs, toRGB)."""
+    out = []
+    for blk in G.synthesis.blocks:
+        r, c = blk.resolution, blk.conv1.conv.weight.shape[0]
+        convs = r * r * c * c * 9
+        if blk.index > 0:
+            convs += r * r * blk.conv0.conv.weight.shape[1] * c * 9
+        out.append((float(convs), float(r * r * c * G.img_channels)))
+    return out
+
+
+def ideal_passes(G, k: int, render_x2: bool = True) -> float:
+    """Triplet cost in synthesis passes if time were proportional to MACs (the shared-prefix bound)."""
+    macs = block_macs(G)
+    total = sum(a + b for a, b in macs)
+    s = k // 2
+    y = sum(a + b for a, b in macs[s:])
+    if k % 2 == 1 and s < len(macs):
+        y -= macs[s][0]  # block s: convs shared, toRGB re-run
+    return (2.0 if render_x2 else 1.0) + y / total
+
+
 def bench(G, batch: int, repeats: int) -> dict:
     from gandistill.kdit.triplets import default_k_range, synthesize_triplets
 
@@ -65,7 +88,10 @@ def bench(G, batch: int, repeats: int) -> dict:
     result = {"num_ws": num_ws, "batch": batch, "k_range": [lo, hi], "pass_ms": 1000 * med["pass"], "cases": {}}
     for name in list(cases) + ["default_range_no_x2"]:
         s, u = med[f"{name}/shared"], med[f"{name}/unshared"]
+        ks = cases["default_range" if name.startswith("default") else name].tolist()
+        x2 = not name.endswith("no_x2")
         result["cases"][name] = {
+            "passes_ideal_macs": sum(ideal_passes(G, k, x2) for k in ks) / len(ks),
             "triplets_per_s_shared": batch / s, "triplets_per_s_unshared": batch / u,
             "passes_shared": s / med["pass"], "passes_unshared": u / med["pass"], "speedup": u / s,
         }
