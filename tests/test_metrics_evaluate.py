@@ -11,7 +11,7 @@ from gandistill.cli.main import main
 from gandistill.errors import DataError, GandistillError
 from gandistill.metrics import evaluate, pixel
 from gandistill.metrics.sources import as_source, model_source
-from metrics_support import add_noise, inception_or_skip, save_folder, synthetic_images
+from metrics_support import add_noise, inception_or_skip, save_folder, synthetic_images, write_random_lpips_weights
 
 
 @pytest.fixture(autouse=True)
@@ -114,16 +114,16 @@ def test_model_directory_source(tmp_path, monkeypatch):
 
 def test_fid_kid_through_evaluate_uses_cache(tmp_path):
     ext = inception_or_skip()
-    save_folder(synthetic_images(6, size=32, seed=5), tmp_path / "ref")
-    save_folder(synthetic_images(8, size=32, seed=6), tmp_path / "gen")
-    kw = dict(metrics=("fid", "kid"), inception=ext, progress=False, kid_subsets=10, num_images=6)
+    save_folder(synthetic_images(4, size=32, seed=5), tmp_path / "ref")
+    save_folder(synthetic_images(6, size=32, seed=6), tmp_path / "gen")
+    kw = dict(metrics=("fid", "kid"), inception=ext, progress=False, kid_subsets=10, num_images=4)
     first = evaluate(tmp_path / "gen", tmp_path / "ref", out=tmp_path / "m.json", **kw)
     second = evaluate(tmp_path / "gen", tmp_path / "ref", **kw)
     assert first["protocol"]["inception"]["reference_cache"].startswith("miss")
     assert second["protocol"]["inception"]["reference_cache"] == "hit"
-    assert first["counts"] == {"generated": 6, "reference": 6}
+    assert first["counts"] == {"generated": 4, "reference": 4}
     assert first["metrics"]["fid"] == pytest.approx(second["metrics"]["fid"], rel=1e-6) and first["metrics"]["fid"] > 0
-    assert "kid_std" in first["metrics"] and first["protocol"]["kid"]["subset_size"] == 6
+    assert "kid_std" in first["metrics"] and first["protocol"]["kid"]["subset_size"] == 4
     proto = json.loads((tmp_path / "m.json").read_text())["protocol"]["inception"]
     assert proto["weights_sha256"] == ext.weights_sha256 and "299" in proto["resize"]
 
@@ -143,3 +143,29 @@ def test_cli_user_errors_exit_2(paired_dirs, tmp_path, capsys):
     gen_dir, ref_dir, _, _ = paired_dirs
     rc = main(["evaluate", str(gen_dir), "--reference", str(ref_dir), "--metrics", "fid,nope", "--out", str(tmp_path / "x.json")])
     assert rc == 2 and "choose from" in capsys.readouterr().err
+
+
+def test_real_teacher_directory_is_sampled_reproducibly(tmp_path):
+    teacher = pytest.importorskip("gandistill.teacher")
+    cfg = teacher.StyleGAN2Config(resolution=16, z_dim=8, w_dim=8, channel_base=64, channel_max=8, mapping_layers=1)
+    teacher.Generator(cfg).save_pretrained(tmp_path / "G")
+    before = torch.random.get_rng_state()
+    a = torch.cat(list(as_source(tmp_path / "G", 5, seed=1).batches(2)))
+    b = torch.cat(list(as_source(tmp_path / "G", 5, seed=1).batches(2)))
+    assert a.shape == (5, 3, 16, 16) and a.dtype == torch.uint8 and torch.equal(a, b)
+    assert torch.equal(torch.random.get_rng_state(), before)  # the caller's RNG is untouched
+
+
+def test_lpips_through_evaluate_and_fail_fast(tmp_path, monkeypatch):
+    ref = synthetic_images(3, size=32, seed=4)
+    gen_dir, ref_dir = tmp_path / "gen", tmp_path / "ref"
+    save_folder(ref, ref_dir)
+    save_folder(add_noise(ref, 20.0), gen_dir)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    with pytest.raises(GandistillError, match="alexnet-owt-7be5be79.pth"):  # before any Inception work
+        evaluate(gen_dir, ref_dir, metrics=("fid", "lpips"), paired=True, inception=tmp_path / "absent.pt")
+    _, _, head = write_random_lpips_weights("alex", tmp_path)
+    res = evaluate(gen_dir, ref_dir, metrics=("lpips",), paired=True, lpips_weights=head, progress=False)
+    assert res["metrics"]["lpips"] > 0 and "alex" in res["protocol"]["paired"]["lpips"]
+    same = evaluate(ref_dir, ref_dir, metrics=("lpips",), paired=True, lpips_weights=head, progress=False)
+    assert same["metrics"]["lpips"] == pytest.approx(0.0, abs=1e-6)

@@ -8,6 +8,7 @@ from gandistill.errors import GandistillError
 from gandistill.metrics.diversity import pairwise_diversity
 from gandistill.metrics.lpips import LPIPS, load_lpips, to_lpips_input, trunk_weights_path
 from gandistill.metrics.lpips_trunks import TORCHVISION_FILES
+from metrics_support import write_random_lpips_weights
 
 
 @pytest.fixture
@@ -18,24 +19,9 @@ def torch_home(tmp_path, monkeypatch):
     return tmp_path / "torch"
 
 
-def _write_random_weights(net: str, tmp_path) -> tuple[dict, dict, str]:
-    """Random trunk weights in torchvision's layout (plus an unused classifier key) and positive lin heads."""
-    torch.manual_seed(0)
-    model = LPIPS(net)
-    trunk_sd = {k: torch.randn_like(v) * 0.05 for k, v in model.trunk.state_dict().items()}
-    trunk_sd["classifier.6.weight"] = torch.zeros(10, 4)  # torchvision files also hold the classifier
-    path = trunk_weights_path(net)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(trunk_sd, path)
-    head_sd = {f"lin{i}.model.1.weight": torch.rand(1, c, 1, 1) for i, c in enumerate(model.trunk.channels)}
-    head_path = tmp_path / f"{net}.pth"
-    torch.save(head_sd, head_path)
-    return trunk_sd, head_sd, str(head_path)
-
-
 @pytest.mark.parametrize("net", ["alex", "vgg"])
 def test_round_trip_and_distance(net, torch_home, tmp_path):
-    trunk_sd, head_sd, head_path = _write_random_weights(net, tmp_path)
+    trunk_sd, head_sd, head_path = write_random_lpips_weights(net, tmp_path)
     assert trunk_weights_path(net) == torch_home / "hub" / "checkpoints" / TORCHVISION_FILES[net]
     model = load_lpips(net, head_path)
     for k, v in model.trunk.state_dict().items():
@@ -54,7 +40,7 @@ def test_round_trip_and_distance(net, torch_home, tmp_path):
 
 
 def test_head_found_through_env_folder(torch_home, tmp_path, monkeypatch):
-    _, _, head_path = _write_random_weights("alex", tmp_path)
+    _, _, head_path = write_random_lpips_weights("alex", tmp_path)
     monkeypatch.setenv("GANDISTILL_LPIPS_WEIGHTS", str(tmp_path))
     assert isinstance(load_lpips("alex"), LPIPS)
 
@@ -67,7 +53,7 @@ def test_missing_trunk_says_which_file_where(torch_home):
 
 
 def test_missing_head_says_which_file_where(torch_home, tmp_path):
-    _write_random_weights("vgg", tmp_path)
+    write_random_lpips_weights("vgg", tmp_path)
     with pytest.raises(GandistillError) as err:
         load_lpips("vgg")
     msg = str(err.value)
@@ -75,8 +61,14 @@ def test_missing_head_says_which_file_where(torch_home, tmp_path):
 
 
 def test_wrong_head_file_is_a_checkpoint_error(torch_home, tmp_path):
-    _write_random_weights("alex", tmp_path)
+    write_random_lpips_weights("alex", tmp_path)
     bad = tmp_path / "bad.pth"
     torch.save({"something": torch.zeros(1)}, bad)
     with pytest.raises(GandistillError, match="lin0.model.1.weight"):
         load_lpips("alex", bad)
+
+
+def test_too_small_images_are_a_user_error():
+    with pytest.raises(GandistillError, match="at least 31x31"):
+        LPIPS("alex")(torch.zeros(1, 3, 24, 24), torch.zeros(1, 3, 24, 24))
+    assert LPIPS("vgg")(torch.zeros(1, 3, 16, 16), torch.zeros(1, 3, 16, 16)).shape == (1,)

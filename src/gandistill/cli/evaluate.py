@@ -18,8 +18,9 @@ def register(subparsers) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("generated", metavar="GENERATED", help="folder of generated images, or a model directory to sample")
     p.add_argument("--reference", required=True, metavar="DIR", help="folder of real / ground-truth images")
-    p.add_argument("--metrics", default="fid,kid,ssim,psnr,l1",
-                   help="comma-separated: fid,kid,ssim,psnr,l1,lpips (paired ones need --paired) (default: %(default)s)")
+    p.add_argument("--metrics", default=None,
+                   help="comma-separated from fid,kid,ssim,psnr,l1,lpips; ssim/psnr/l1/lpips need --paired "
+                        "(default: fid,kid, plus ssim,psnr,l1 with --paired)")
     p.add_argument("--num", type=int, default=None, metavar="N",
                    help="number of generated images (first N files of a folder; required for a model directory)")
     p.add_argument("--num-reference", type=int, default=None, metavar="N", help="cap on reference images (default: all)")
@@ -42,8 +43,9 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..metrics.evaluate import evaluate
 
+    metrics = args.metrics or ("fid,kid,ssim,psnr,l1" if args.paired else "fid,kid")
     result = evaluate(
-        args.generated, args.reference, metrics=args.metrics.split(","), paired=args.paired, num_images=args.num,
+        args.generated, args.reference, metrics=metrics.split(","), paired=args.paired, num_images=args.num,
         out=args.out, num_reference=args.num_reference, inception=args.inception, batch_size=args.batch_size,
         device=args.device, seed=args.seed, kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size,
         use_cache=not args.no_cache, progress=not args.quiet, lpips_net=args.lpips_net, lpips_weights=args.lpips_weights)

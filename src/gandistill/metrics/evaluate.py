@@ -23,6 +23,7 @@ from . import pixel
 from .fid import fid_from_features
 from .images import load_image, match_by_stem, to_tensor
 from .inception import InceptionFeatures
+from .lpips import LPIPS, load_lpips, to_lpips_input
 from .sources import FolderSource, ImageSource, as_source
 from .stats_cache import cached_features
 
@@ -60,12 +61,14 @@ def evaluate(generated, reference, metrics: Sequence[str] = DEFAULT_METRICS, pai
     ref_source = as_source(reference, num_reference, seed=seed, device=device)
     result["generated"], result["reference"] = gen_source.description, ref_source.description
 
+    if wanted_paired:  # check pairing and LPIPS weights before the slow Inception pass
+        pairs = _pairs(gen_source, ref_source, num_images)
+        lpips_model = load_lpips(lpips_net, lpips_weights, device) if "lpips" in wanted_paired else None
     if wanted_dist:
         _distribution_metrics(result, wanted_dist, gen_source, ref_source, inception, batch_size, device,
                               seed, kid_subsets, kid_subset_size, use_cache, progress)
     if wanted_paired:
-        _paired_metrics(result, wanted_paired, gen_source, ref_source, num_images, device, batch_size,
-                        lpips_net, lpips_weights, progress)
+        _paired_metrics(result, wanted_paired, pairs, lpips_model, lpips_net, device, progress)
     if out is not None:
         atomic_write_text(out, json.dumps(_jsonable(result), indent=2) + "\n")
     return result
@@ -100,7 +103,8 @@ def _distribution_metrics(result: dict, wanted: list[str], gen: ImageSource, ref
     result["protocol"]["inception"] = dict(protocol, reference_cache=cache)
     if "fid" in wanted:
         result["metrics"]["fid"] = fid_from_features(ref_feats, gen_feats)
-        result["protocol"]["fid"] = {"sqrtm": "eigh of sqrt(S1) S2 sqrt(S1), float64 (exact, no scipy)"}
+        result["protocol"]["fid"] = {"sqrtm": "exact, float64, no scipy: nuclear norm of the centred feature cross "
+                                              "product when a set has <= 2048 images, else eigh of sqrt(S1) S2 sqrt(S1)"}
     if "kid" in wanted:
         k = kid_mod.kid_from_features(ref_feats, gen_feats, kid_subsets, kid_subset_size, seed)
         result["metrics"]["kid"], result["metrics"]["kid_std"] = k.mean, k.std
@@ -108,23 +112,22 @@ def _distribution_metrics(result: dict, wanted: list[str], gen: ImageSource, ref
                                      "num_subsets": k.num_subsets, "subset_size": k.subset_size, "seed": seed}
 
 
-def _paired_metrics(result: dict, wanted: list[str], gen: ImageSource, ref: ImageSource, num_images, device,
-                    batch_size, lpips_net, lpips_weights, progress) -> None:
+def _pairs(gen: ImageSource, ref: ImageSource, num_images: int | None) -> list[tuple[str, Path, Path]]:
     if not (isinstance(gen, FolderSource) and isinstance(ref, FolderSource)):
         raise GandistillError("paired metrics need two folders of images matched by file stem; "
                               f"got {gen.description} and {ref.description}")
-    pairs = match_by_stem(gen.root, ref.root)
-    if num_images is not None:
-        pairs = pairs[:num_images]
-    lpips_model = None
-    if "lpips" in wanted:
-        from .lpips import load_lpips, to_lpips_input
+    pairs = match_by_stem(gen.root, ref.root)[:num_images]  # [:None] keeps all
+    if not pairs:
+        raise GandistillError(f"no image pairs to evaluate (num_images={num_images}); pass a positive --num")
+    return pairs
 
-        lpips_model = load_lpips(lpips_net, lpips_weights, device)
+
+def _paired_metrics(result: dict, wanted: list[str], pairs: list[tuple[str, Path, Path]], lpips_model: LPIPS | None,
+                    lpips_net: str, device, progress: bool) -> None:
     from tqdm import tqdm
 
     values: dict[str, list[torch.Tensor]] = {m: [] for m in wanted}
-    for stem, gpath, rpath in tqdm(pairs, desc="paired metrics", unit="img", disable=not progress, leave=False):
+    for _stem, gpath, rpath in tqdm(pairs, desc="paired metrics", unit="img", disable=not progress, leave=False):
         g, r = to_tensor(load_image(gpath))[None], to_tensor(load_image(rpath))[None]
         if g.shape != r.shape:
             raise GandistillError(f"{gpath} is {g.shape[3]}x{g.shape[2]} but its ground truth {rpath} is "

@@ -1,8 +1,9 @@
 """SHA-256 of files; weights files are memoised per (path, size, mtime) so re-hashing 87 MB is free."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
+
+from ..io.pretrained import file_sha256 as _hash
 
 _MEMO: dict[tuple[str, int, int], str] = {}
 
@@ -19,10 +20,3 @@ def file_sha256(path: str | Path, memo: bool = False) -> str:
         _MEMO[key] = _hash(path)
     return _MEMO[key]
 
-
-def _hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

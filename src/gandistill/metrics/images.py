@@ -7,41 +7,25 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
+from ..data import images as data_images
 from ..errors import DataError
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
 def list_images(folder: str | Path) -> list[Path]:
-    """All images under ``folder`` (recursive), sorted by relative path so every run sees the same order."""
+    """All images under ``folder`` (recursive, hidden files skipped), sorted by relative path; never empty."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder of images; pass a directory containing png/jpg/webp files")
-    files = [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
-    files.sort(key=lambda p: p.relative_to(folder).as_posix())
+    files = data_images.list_images(folder)
     if not files:
-        raise DataError(f"{folder}: no images found (looked for {', '.join(IMAGE_EXTENSIONS)}, recursively)")
+        raise DataError(f"{folder}: no images found (looked for {', '.join(sorted(data_images.SUPPORTED_EXTENSIONS))}, "
+                        "recursively)")
     return files
 
 
 def load_image(path: str | Path) -> np.ndarray:
-    """One image as uint8 HWC RGB; uses ``gandistill.data`` when it is installed, else PIL directly."""
-    try:
-        from ..data.images import load_image as data_load_image  # the project's validating loader
-    except ImportError:
-        return _load_image_pil(Path(path))
-    return data_load_image(path, channels=3)
-
-
-def _load_image_pil(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
-    except (OSError, UnidentifiedImageError) as exc:
-        raise DataError(f"{path}: cannot be read as an image ({exc}); delete or re-save the file") from exc
-    return arr
+    """One image as uint8 HWC RGB (grey repeated, alpha composited), via the project's validating loader."""
+    return data_images.load_image(path, channels=3)
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:

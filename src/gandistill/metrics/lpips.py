@@ -45,6 +45,10 @@ class LPIPS(nn.Module):
         self.eval()
 
     def forward(self, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
+        if min(x0.shape[-2:]) < self.trunk.min_size:
+            hint = " or use --lpips-net vgg (16x16 minimum)" if self.net == "alex" else ""
+            raise GandistillError(f"LPIPS-{self.net} needs images of at least {self.trunk.min_size}x{self.trunk.min_size} "
+                                  f"pixels, got {x0.shape[-1]}x{x0.shape[-2]}; upsample them{hint}")
         f0 = self.trunk((x0 - self.shift) / self.scale)
         f1 = self.trunk((x1 - self.shift) / self.scale)
         total = torch.zeros(x0.shape[0], device=x0.device)

@@ -16,6 +16,7 @@ _VGG16_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M"
 class _Trunk(nn.Module):
     channels: tuple[int, ...]
     taps: tuple[int, ...]  # indices in ``features`` whose outputs LPIPS uses
+    min_size: int  # smallest input side for which every tapped layer still has >= 1 pixel
 
     def __init__(self, layers: list[nn.Module]):
         super().__init__()
@@ -33,6 +34,7 @@ class _Trunk(nn.Module):
 class VGG16Trunk(_Trunk):
     channels = (64, 128, 256, 512, 512)
     taps = (3, 8, 15, 22, 29)
+    min_size = 16
 
     def __init__(self):
         layers: list[nn.Module] = []
@@ -49,6 +51,7 @@ class VGG16Trunk(_Trunk):
 class AlexNetTrunk(_Trunk):
     channels = (64, 192, 384, 256, 256)
     taps = (1, 4, 7, 9, 11)
+    min_size = 31
 
     def __init__(self):
         super().__init__([

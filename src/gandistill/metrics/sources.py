@@ -117,20 +117,29 @@ def model_source(model_dir: str | Path, limit: int | None, seed: int = 0,
         raise GandistillError(f"{model_dir}: evaluating a model directory needs gandistill.teacher.Generator, which "
                               f"is not available in this install ({exc}); sample images to a folder and evaluate that") from exc
     try:
-        G = Generator.from_pretrained(model_dir).to(device).eval()
+        with torch.random.fork_rng(devices=[]):  # building the module draws init weights from the global RNG
+            G = Generator.from_pretrained(model_dir).to(device).eval()
     except GandistillError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # anything else from a foreign or damaged directory: report it as a checkpoint problem
         raise CheckpointError(f"{model_dir}: cannot load the generator ({exc})") from exc
-    rng = torch.Generator().manual_seed(seed)  # CPU generator: same images on any device
+    rng = torch.Generator().manual_seed(seed)  # CPU generator: same latents on any device
     pending = torch.zeros(0, G.z_dim)
+    calls = 0
+    device = torch.device(device)
+    fork = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
 
     def sample(n: int) -> torch.Tensor:
-        nonlocal pending
-        while pending.shape[0] < n:  # latents drawn in fixed chunks: images do not depend on the batch size
+        nonlocal pending, calls
+        while pending.shape[0] < n:  # latents drawn in fixed chunks: they do not depend on the batch size
             pending = torch.cat([pending, torch.randn(Z_CHUNK, G.z_dim, generator=rng)])
         z, pending = pending[:n], pending[n:]
-        return quantize(G(z.to(device))).cpu()
+        calls += 1
+        # Per-layer noise stays random (as in training and NVlabs' metrics) but seeded, without
+        # disturbing the caller's global RNG state.
+        with torch.random.fork_rng(devices=fork):
+            torch.manual_seed(seed * 1_000_003 + calls)
+            return quantize(G(z.to(device))).cpu()
 
     return CallableSource(sample, limit, description=f"model:{model_dir} (seed {seed})")
 
