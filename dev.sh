@@ -12,7 +12,7 @@ PY=${PYTHON:-python3}
 setup() {
   local stamp="$VENV/.gandistill-stamp"
   local want
-  want=$(cat requirements.txt constraints.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+  want=$(cat requirements.txt constraints.txt pyproject.toml dev.sh | sha256sum | cut -d' ' -f1)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
   echo "[dev.sh] setting up $VENV (first run takes a few minutes)" >&2
   [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"

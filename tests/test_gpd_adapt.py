@@ -31,7 +31,8 @@ def teacher_dir(tmp_path_factory):
 def targets_dir(tmp_path_factory):
     from gandistill.data import toyfaces_arrays
 
-    return write_images(tmp_path_factory.mktemp("targets"), toyfaces_arrays(3, 16, seed=1, domains=("sketch",))["sketch"])
+    sketches = toyfaces_arrays(3, 16, seed=1, domains=("sketch",))["sketch"]
+    return write_images(tmp_path_factory.mktemp("targets"), sketches)
 
 
 def test_similarity_distribution_is_normalised():

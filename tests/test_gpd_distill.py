@@ -86,3 +86,17 @@ def test_teacher_route_renders_projection_with_target(setup):
     src, tgt = load_generators(adapted)
     out, q = teacher_route(src.G, tgt.G, torch.zeros(2, 3, 16, 16), ProjectConfig(steps=2), D_T=src.D)
     assert out.shape == (2, 3, 16, 16) and "mean_l1" in q
+
+
+def test_cli_translate_dispatches_to_gpd_student(tmp_path, setup):
+    from gandistill.cli.main import main
+
+    _, teacher, pairs, adapted, anchors = setup
+    model = distill(_cfg(tmp_path / "s", setup, steps=1))
+    assert main(["translate", "--model", str(model), "--input", str(pairs / "A"), "--output", str(tmp_path / "o"),
+                 "--device", "cpu", "--no-progress"]) == 0
+    assert len(list((tmp_path / "o").glob("*.png"))) == 3
+    assert main(["gpd", "adapt", "--dry-run", "--teacher", str(teacher), "--target", str(pairs / "B"),
+                 "--out", str(tmp_path / "a")]) == 0
+    assert main(["gpd", "distill", "--adapted", str(adapted), "--anchors", str(tmp_path / "missing.safetensors"),
+                 "--out", str(tmp_path / "d")]) == 2  # clear error, no traceback

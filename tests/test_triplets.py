@@ -85,3 +85,17 @@ def test_cli_writes_previews(tmp_path, capsys):
     assert main(["triplets", "--teacher", str(tmp_path / "teacher"), "--out", str(tmp_path / "u"), "--k", "9",
                  "--device", "cpu"]) == 2
     assert "num_ws=6" in capsys.readouterr().err
+
+
+def test_speed_benchmark_runs_on_a_tiny_teacher(G):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "triplet_speed.py"
+    spec = importlib.util.spec_from_file_location("triplet_speed", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    r = mod.bench(G, batch=2, repeats=1)
+    assert {"default_range", "k=0", "k=6", "default_range_no_x2"} <= set(r["cases"])
+    assert mod.ideal_passes(G, G.num_ws) == 2.0 and mod.ideal_passes(G, 0) == 3.0
+    assert 2.0 < mod.ideal_passes(G, 3) < 3.0 and mod.ideal_passes(G, 3, render_x2=False) < 2.0

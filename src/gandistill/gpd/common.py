@@ -70,7 +70,8 @@ def resume_state(spec: str, out: Path, cfg_cls, cfg, check_keys: tuple[str, ...]
     diff = [k for k in check_keys if getattr(saved, k) != getattr(cfg, k)]
     if diff:
         raise CheckpointError(f"{path} was written with different {', '.join(diff)} "
-                              f"({', '.join(f'{k}={getattr(saved, k)!r}' for k in diff)}); resume with the same options")
+                              f"({', '.join(f'{k}={getattr(saved, k)!r}' for k in diff)}); "
+                              "resume with the same options")
     return state, path
 
 

@@ -158,7 +158,7 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
                 loss_d.backward()
                 opt_d.step()
                 D.requires_grad_(False)
-                stats["loss/D"] = float(loss_d)
+                stats["loss/D"] = float(loss_d.detach())
             # --- S: weighted KD terms ---
             opt_s.zero_grad(set_to_none=True)
             b = KDBatch(phi=phi, x_real=x_r, y_real=y_r, s_real=S(x_r), disc=D,
@@ -175,10 +175,10 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
             for name, (fn, weight) in active.items():
                 value = fn(b)
                 total = total + weight * value
-                stats[f"loss/{name}"] = float(value)
+                stats[f"loss/{name}"] = float(value.detach())
             total.backward()
             opt_s.step()
-            stats["loss/S"] = float(total)
+            stats["loss/S"] = float(total.detach())
             if not torch.isfinite(total):
                 raise GandistillError(f"student loss became {float(total)} at step {step}; lower --lr and --resume")
             step += 1

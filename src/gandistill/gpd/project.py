@@ -110,7 +110,8 @@ def project(G, images: torch.Tensor, cfg: ProjectConfig | None = None, D=None,
             if cfg.feat_weight > 0:
                 loss = loss + cfg.feat_weight * distance(img, target).sum()
             if cfg.wplus_reg > 0:
-                loss = loss + cfg.wplus_reg * ((w - w.mean(1, keepdim=True)).square().sum(-1).mean(1) / w_std ** 2).sum()
+                spread = (w - w.mean(1, keepdim=True)).square().sum(-1).mean(1) / w_std ** 2
+                loss = loss + cfg.wplus_reg * spread.sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
