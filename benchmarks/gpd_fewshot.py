@@ -63,6 +63,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--docs", action="store_true", help="copy the table and grids to docs/")
     ap.add_argument("--reuse", action="store_true", help="reuse an existing adapted model / anchors in --out")
+    ap.add_argument("--distill-overrides", default="{}", help='JSON DistillConfig overrides, e.g. {"w_direct": 0}')
+    ap.add_argument("--tag", default="", help="suffix of the student run folders (ablations with --reuse)")
+    ap.add_argument("--no-route", action="store_true", help="skip the teacher route")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     q = args.quick
@@ -101,24 +104,28 @@ def main() -> None:
     outputs: dict[str, torch.Tensor] = {}
     for kd in args.modes.split(","):
         t0 = time.perf_counter()
-        model = distill(DistillConfig(out=str(out / f"student-{kd}"), adapted=str(adapted), anchors=str(anchors),
-                                      kd=kd, steps=steps_distill, seed=args.seed, device="cpu", progress=False,
-                                      grid_every=max(1, steps_distill // 4), snap_every=steps_distill))
+        model = distill(DistillConfig(**{**dict(
+            out=str(out / f"student-{kd}{args.tag}"), adapted=str(adapted), anchors=str(anchors), kd=kd,
+            steps=steps_distill, seed=args.seed, device="cpu", progress=False,
+            grid_every=max(1, steps_distill // 4), snap_every=steps_distill), **json.loads(args.distill_overrides)}))
         timings[f"distill_{kd}_s"] = time.perf_counter() - t0
         S = load_translator(model).eval()
         with torch.no_grad():
-            outputs[f"student ({kd})"] = torch.cat([S(x) for x in photos.split(64)])
+            outputs[f"student ({kd}){args.tag}"] = torch.cat([S(x) for x in photos.split(64)])
 
-    t0 = time.perf_counter()
-    src, tgt = load_generators(adapted)
-    route, route_q = teacher_route(src.G, tgt.G, photos, ProjectConfig(steps=steps_route, batch=50), D_T=src.D)
-    timings["teacher_route_s"] = time.perf_counter() - t0
-    outputs["teacher route"] = route
+    route_q: dict = {}
+    if not args.no_route:
+        t0 = time.perf_counter()
+        src, tgt = load_generators(adapted)
+        route, route_q = teacher_route(src.G, tgt.G, photos, ProjectConfig(steps=steps_route, batch=50), D_T=src.D)
+        timings["teacher_route_s"] = time.perf_counter() - t0
+        outputs["teacher route"] = route
 
     results = {"protocol": {"resolution": 32, "n_train_pairs": args.n_train, "n_test": args.n_test,
                             "adapt_steps": steps_adapt, "distill_steps": steps_distill, "anchor_proj_steps": steps_proj,
                             "route_proj_steps": steps_route, "cdc_weight": args.cdc_weight, "teacher": args.teacher,
-                            "quick": q, "threads": args.threads},
+                            "quick": q, "threads": args.threads,
+                            "distill_overrides": json.loads(args.distill_overrides)},
                "anchor_projection": {k: v for k, v in anchor_q.items() if k.startswith("mean_")},
                "route_projection": {k: v for k, v in route_q.items() if k.startswith("mean_")},
                "timings_s": timings, "methods": {}}
@@ -128,19 +135,20 @@ def main() -> None:
         results["methods"][name] = {k: (v if not isinstance(v, dict) else v.get("mean", v)) for k, v in m.items()}
         print(name, results["methods"][name], flush=True)
 
-    (out / "results.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
+    suffix = args.tag or ""
+    (out / f"results{suffix}.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
     lines = ["| method | FID ↓ | KID ×1000 ↓ | SSIM ↑ | L1 ↓ |", "|---|---|---|---|---|"]
     for name, m in results["methods"].items():
         kid = m.get("kid")
         lines.append(f"| {name} | {m.get('fid', float('nan')):.1f} | {1000 * kid:.1f} | {m.get('ssim', 0):.3f} | "
                      f"{m.get('l1', 0):.4f} |")
     table = "\n".join(lines) + "\n"
-    (out / "results.md").write_text(table)
+    (out / f"results{suffix}.md").write_text(table)
     print(table)
     idx = list(range(8))
     rows = [photos[idx], to_float(torch.from_numpy(test["sketch"][idx]).permute(0, 3, 1, 2))]
     rows += [outputs[k][idx] for k in outputs]
-    save_grid(torch.cat(rows), out / "test_grid.png", nrow=8, scale=3)
+    save_grid(torch.cat(rows), out / f"test_grid{suffix}.png", nrow=8, scale=3)
     if args.docs:
         img = ROOT / "docs" / "images"
         img.mkdir(parents=True, exist_ok=True)

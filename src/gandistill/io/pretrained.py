@@ -135,3 +135,35 @@ def load_checked(model: torch.nn.Module, tensors: dict[str, torch.Tensor], origi
         raise CheckpointError(f"{origin} does not fit {type(model).__name__}: " + ", ".join(parts) +
                               ". Was it saved from a different architecture or config?")
     model.load_state_dict(tensors)
+
+
+def check_parent(child: Any, parent: Any, role: str = "teacher") -> None:
+    """Refuse a (child, parent) pair that was not made together.
+
+    ``child`` / ``parent`` are loaded models (with ``parents`` / ``source_hash``) or model directories.
+    A child records the weights hash of each parent it was derived from (``parents[role]``); a child
+    that records none for ``role`` is accepted (e.g. imported or trained from scratch).
+    """
+    parents = read_model_config(child).get("parents", {}) if isinstance(child, (str, Path)) \
+        else getattr(child, "parents", {}) or {}
+    have = model_hash(parent) if isinstance(parent, (str, Path)) else getattr(parent, "source_hash", None)
+    want = parents.get(role)
+    if want and have and want != have:
+        name = lambda m: str(m) if isinstance(m, (str, Path)) else str(getattr(m, "source_dir", type(m).__name__))  # noqa: E731
+        raise CheckpointError(f"{name(child)} was made from a {role} with weights {want[:12]}…, but {name(parent)} "
+                              f"has {have[:12]}…; pass the {role} it was made from (or retrain against this one)")
+
+
+def recorded_parent_dir(child_dir: str | Path, given: str | Path | None = None, role: str = "teacher") -> Path:
+    """The parent model directory of ``child_dir``: ``given``, else the path recorded at save time
+    (``extra["<role>_dir"]``); the pair is checked with :func:`check_parent` either way."""
+    if given:
+        path = Path(given)
+    else:
+        recorded = read_model_config(child_dir).get("extra", {}).get(f"{role}_dir")
+        if not recorded or not Path(recorded).is_dir():
+            raise CheckpointError(f"{child_dir} does not record a reachable {role} ({recorded!r}); "
+                                  f"pass --{role} DIR")
+        path = Path(recorded)
+    check_parent(child_dir, path, role)
+    return path

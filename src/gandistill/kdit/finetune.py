@@ -23,7 +23,7 @@ import torch
 
 from ..config import field
 from ..errors import CheckpointError
-from ..io.pretrained import read_model_config
+from ..io.pretrained import read_model_config, recorded_parent_dir
 from ..teacher.model import Teacher
 from ..utils import dist
 from ..utils.images import save_grid
@@ -71,15 +71,6 @@ class FinetuneConfig:
     keep: int = field(3, help="keep the last N training states")
     resume: str | None = field(None, help="'latest', a state-*.pt file or a run directory")
     progress: bool = field(True, help="show a progress bar")
-
-
-def teacher_dir_of(student_dir: str | Path, given: str | None) -> Path:
-    if given:
-        return Path(given)
-    path = read_model_config(student_dir).get("extra", {}).get("teacher_dir")
-    if not path or not Path(path).is_dir():
-        raise CheckpointError(f"{student_dir} does not record a reachable teacher ({path!r}); pass --teacher")
-    return Path(path)
 
 
 def build_finetune_student(cfg: FinetuneConfig):
@@ -140,7 +131,7 @@ def prepare_pairs(cfg: FinetuneConfig, resolution: int, device, start: int | Non
 def finetune(cfg: FinetuneConfig, dry_run: bool = False, embedder=None) -> Path:
     device = dist.resolve_device(cfg.device, 0)
     out = Path(cfg.out)
-    teacher_dir = teacher_dir_of(cfg.student, cfg.teacher)
+    teacher_dir = recorded_parent_dir(cfg.student, cfg.teacher, "teacher")
     teacher = Teacher.from_pretrained(teacher_dir).to(device).eval().requires_grad_(False)
     torch.manual_seed(cfg.seed)
     student, parent_hash = build_finetune_student(cfg)

@@ -1,0 +1,32 @@
+"""Model directories record version and lineage; a child/parent mismatch is refused."""
+import json
+
+import pytest
+import torch
+
+from gandistill import __version__
+from gandistill.errors import CheckpointError
+from gandistill.io.pretrained import check_parent, model_hash
+from gandistill.teacher import Generator, StyleGAN2Config, Teacher
+
+TINY = StyleGAN2Config(resolution=16, z_dim=16, w_dim=16, mapping_layers=2, channel_base=256, channel_max=16)
+
+
+def test_version_hash_and_parent_check(tmp_path):
+    torch.manual_seed(0)
+    teacher, other = Teacher(TINY), Teacher(TINY)
+    teacher.save_pretrained(tmp_path / "teacher")
+    other.save_pretrained(tmp_path / "other")
+    teacher = Teacher.from_pretrained(tmp_path / "teacher")
+    child = Generator(TINY)
+    child.save_pretrained(tmp_path / "child", parents={"teacher": teacher.source_hash})
+    meta = json.loads((tmp_path / "child" / "config.json").read_text())
+    assert meta["gandistill_version"] == __version__
+    assert meta["parents"]["teacher"] == model_hash(tmp_path / "teacher")
+    check_parent(tmp_path / "child", tmp_path / "teacher")  # the right pair passes
+    check_parent(Generator.from_pretrained(tmp_path / "child"), teacher)
+    with pytest.raises(CheckpointError, match="was made from a teacher"):
+        check_parent(tmp_path / "child", tmp_path / "other")
+    with pytest.raises(CheckpointError, match="pass the teacher it was made from"):
+        check_parent(Generator.from_pretrained(tmp_path / "child"), Teacher.from_pretrained(tmp_path / "other"))
+    check_parent(tmp_path / "other", tmp_path / "teacher")  # no recorded parent: accepted
