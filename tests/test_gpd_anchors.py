@@ -92,3 +92,11 @@ def test_dump_pairs_writes_paired_dataset(setup, tmp_path):
     out = dump_pairs(PairStream(src.G, tgt.G, None, batch=3), 5, tmp_path / "pairs", progress=False)
     ds = PairedImageDataset(out, resolution=16)
     assert len(ds) == 5 and ds.pairs[0][0].stem == ds.pairs[0][1].stem
+
+
+def test_wrong_teacher_for_adapted_model_is_refused(setup, tmp_path):
+    from gandistill.errors import CheckpointError
+
+    other = make_teacher(tmp_path / "other", seed=1)
+    with pytest.raises(CheckpointError):
+        load_generators(setup[3], str(other))

@@ -20,11 +20,11 @@ from safetensors.torch import load_file, save_file
 
 from ..errors import CheckpointError, DataError, GandistillError
 from ..io.atomic import atomic_path, atomic_write_text
-from ..io.pretrained import read_model_config
+from ..io.pretrained import read_model_config, recorded_parent_dir
 from ..teacher import Generator, Teacher
 from ..utils.dist import resolve_device
 from ..utils.images import save_grid, to_float
-from .common import NOISE_MODE, check_parent, teacher_dir_of
+from .common import NOISE_MODE
 from .config import AnchorsConfig
 from .project import project
 from .targets import load_targets
@@ -74,10 +74,9 @@ class Anchors:
 
 def load_generators(adapted: str | Path, teacher: str | None = None, device="cpu") -> tuple[Teacher, Teacher]:
     """(source teacher, adapted model) as Teacher containers (G and D), checked to belong together."""
-    tdir = teacher_dir_of(adapted, teacher)
+    tdir = recorded_parent_dir(adapted, teacher, role="teacher")  # also checks the recorded hash
     source = Teacher.from_pretrained(tdir).to(device).eval().requires_grad_(False)
     target = Teacher.from_pretrained(adapted).to(device).eval().requires_grad_(False)
-    check_parent(read_model_config(adapted), source.source_hash, tdir)
     return source, target
 
 

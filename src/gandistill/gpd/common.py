@@ -9,7 +9,6 @@ from typing import Any
 import torch
 
 from ..errors import CheckpointError
-from ..io.pretrained import read_model_config
 from ..io.state import load_state, resolve_resume, save_state
 
 def _shared_helper(*names: str):
@@ -31,24 +30,6 @@ StopFlag = _shared_helper("StopFlag", "_StopFlag")
 adam = _shared_helper("adam", "_adam")
 
 NOISE_MODE = "const"  # both generators render a latent with the same fixed noise, so w alone defines a pair
-
-
-def teacher_dir_of(adapted: str | Path, given: str | None = None) -> Path:
-    """The source teacher of an adapted model: ``given`` or the path recorded at adaptation time."""
-    if given:
-        return Path(given)
-    meta = read_model_config(adapted)
-    path = meta.get("extra", {}).get("teacher_dir")
-    if not path or not Path(path).is_dir():
-        raise CheckpointError(f"{adapted} does not record a reachable source teacher ({path!r}); pass --teacher")
-    return Path(path)
-
-
-def check_parent(adapted_meta: dict[str, Any], teacher_hash: str | None, teacher_dir: Path) -> None:
-    want = adapted_meta.get("parents", {}).get("teacher")
-    if want and teacher_hash and want != teacher_hash:
-        raise CheckpointError(f"the adapted model was made from teacher {want[:12]}…, but {teacher_dir} is "
-                              f"{teacher_hash[:12]}…; pass the teacher it was adapted from")
 
 
 @torch.no_grad()

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from pathlib import Path
 from typing import Iterable
 
@@ -90,14 +91,18 @@ def teacher_route(G_T, G_target, images: torch.Tensor, cfg: ProjectConfig | None
 
 def export_student(model_dir: str | Path, fmt: str = "torchscript", out: str | Path | None = None,
                    resolution: int | None = None) -> Path:
-    """Export a GPD student for deployment: ``torchscript`` (traced) or ``onnx`` (needs the onnx package)."""
+    """Export a GPD student for deployment: ``torchscript`` (traced) or ``onnx`` (needs the onnx package).
+
+    The graph is traced at ``resolution`` (default: the training resolution): feed images of that size.
+    """
     S = load_translator(model_dir).eval()
     res = resolution or S.config.resolution
     example = torch.zeros(1, S.config.in_channels, res, res)
     model_dir = Path(model_dir)
     if fmt == "torchscript":
         path = Path(out) if out else model_dir / "student.ts.pt"
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # shape checks become constants: the export is for this size
             traced = torch.jit.trace(S, example, check_trace=False)
         traced.save(str(path))
         return path
