@@ -84,6 +84,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--export", choices=["torchscript", "onnx"], default=None,
+                   help="GPD students: write the network for deployment into --output (student.ts.pt / student.onnx) "
+                   "instead of translating")
     p.set_defaults(func=_translate)
 
 
@@ -101,6 +104,8 @@ def _translate(args: argparse.Namespace) -> int:
     if runner is None:
         raise DataError(f"{args.model} holds a {cls!r}, which `translate` cannot run; known: "
                         f"{', '.join(sorted(TRANSLATORS))}")
+    if args.export and cls not in ("UNetTranslator", "ResNetTranslator"):
+        raise DataError(f"--export supports GPD students; {args.model} holds a {cls!r}")
     written = runner(args.model, args)
     print(f"wrote {len(written)} images to {args.output}")
     return 0

@@ -99,6 +99,8 @@ def export_student(model_dir: str | Path, fmt: str = "torchscript", out: str | P
     res = resolution or S.config.resolution
     example = torch.zeros(1, S.config.in_channels, res, res)
     model_dir = Path(model_dir)
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
     if fmt == "torchscript":
         path = Path(out) if out else model_dir / "student.ts.pt"
         with torch.no_grad(), warnings.catch_warnings():
