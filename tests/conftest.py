@@ -7,7 +7,9 @@ import pytest
 import torch
 
 os.environ.setdefault("GANDISTILL_CACHE", os.path.join(os.path.dirname(__file__), ".cache"))
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# Tests use tiny networks, where a second intra-op thread only adds synchronisation; on a loaded
+# 2-core machine two threads spinning against other jobs made small convolutions ~100× slower.
+torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -39,8 +39,3 @@ def toy_pairs(folder: Path, n: int = 4, res: int = 16) -> Path:
     return folder
 
 
-def one_thread():
-    """On the shared 2-core machine two intra-op threads spin against other jobs (100× slower); use one."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    return old

@@ -1,7 +1,6 @@
 """Tiny teacher and data shared by the KDIT tests (16 px, ≤16 channels)."""
 from __future__ import annotations
 
-import pytest
 import torch
 
 from gandistill.teacher import StyleGAN2Config, Teacher
@@ -23,10 +22,3 @@ def tiny_teacher(seed: int = 0) -> Teacher:
     return t.eval().requires_grad_(False)
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny convs run 10× faster on one thread than on two contended ones (shared CI cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

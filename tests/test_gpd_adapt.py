@@ -8,18 +8,13 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from gpd_support import make_teacher, one_thread, write_images
+from gpd_support import make_teacher, write_images
 
 from gandistill.errors import DataError
 from gandistill.gpd import AdaptConfig, adapt, cdc_loss, cdc_term, load_targets, similarity_distribution
 from gandistill.teacher import Generator, Teacher
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    old = one_thread()
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")

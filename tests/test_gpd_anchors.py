@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from gpd_support import make_teacher, one_thread, toy_pairs, write_images
+from gpd_support import make_teacher, toy_pairs
 
 from gandistill.data import PairedImageDataset
 from gandistill.gpd import (AdaptConfig, Anchors, AnchorsConfig, PairsConfig, PairStream, ProjectConfig, adapt,
@@ -11,11 +11,6 @@ from gandistill.gpd import (AdaptConfig, Anchors, AnchorsConfig, PairsConfig, Pa
 from gandistill.teacher import Teacher
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    old = one_thread()
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import json
 
 import pytest
 import torch
-from gpd_support import make_teacher, one_thread, toy_pairs
+from gpd_support import make_teacher, toy_pairs
 
 from gandistill.errors import GandistillError
 from gandistill.gpd import (AdaptConfig, AnchorsConfig, DistillConfig, ProjectConfig, UNetTranslator, adapt,
@@ -13,11 +13,6 @@ from gandistill.gpd import (AdaptConfig, AnchorsConfig, DistillConfig, ProjectCo
                             teacher_route, translate_gpd)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    old = one_thread()
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ import math
 
 import pytest
 import torch
-from gpd_support import one_thread
 from model_tester import ModelTesterMixin
 
 from gandistill.errors import GandistillError
@@ -15,11 +14,6 @@ from gandistill.gpd.kd import gen_direct, pixels_and
 
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    old = one_thread()
-    yield
-    torch.set_num_threads(old)
 
 
 TINY = dict(in_channels=3, out_channels=3, resolution=16, channels=4, max_channels=16, depth=3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from kdit_support import single_thread, tiny_config, tiny_teacher  # noqa: F401  (autouse fixture)
+from kdit_support import tiny_config, tiny_teacher  # noqa: F401  (fixtures)
 from model_tester import ModelTesterMixin
 
 from gandistill.errors import DataError

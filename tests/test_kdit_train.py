@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from kdit_support import single_thread, tiny_teacher  # noqa: F401  (autouse fixture)
+from kdit_support import tiny_teacher  # noqa: F401  (fixtures)
 
 from gandistill.io.pretrained import read_model_config
 from gandistill.kdit import TripletSampler

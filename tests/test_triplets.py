@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from kdit_support import single_thread, tiny_teacher  # noqa: F401  (autouse fixture)
+from kdit_support import tiny_teacher  # noqa: F401  (fixtures)
 
 from gandistill.kdit import TripletSampler, default_k_range, mix_ws, synthesize_triplets
 

@@ -21,7 +21,7 @@ from safetensors.torch import load_file, save_file
 from ..errors import CheckpointError, DataError, GandistillError
 from ..io.atomic import atomic_path, atomic_write_text
 from ..io.pretrained import read_model_config, recorded_parent_dir
-from ..teacher import Generator, Teacher
+from ..teacher import Teacher
 from ..utils.dist import resolve_device
 from ..utils.images import save_grid, to_float
 from .common import NOISE_MODE

@@ -21,7 +21,6 @@ import torch
 from ..config import dump_json
 from ..data.sampler import InfiniteSampler
 from ..errors import CheckpointError, GandistillError
-from ..io.pretrained import read_model_config
 from ..teacher.loss import d_logistic
 from ..utils.dist import resolve_device
 from ..utils.images import save_grid

@@ -16,7 +16,6 @@ import warnings
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 
 from ..errors import GandistillError
 from ..utils.logging import progress_bar
