@@ -13,23 +13,22 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from ..config import dump_json
 from ..data.sampler import InfiniteSampler
 from ..errors import GandistillError
 from ..teacher import Generator, Teacher
 from ..teacher.augment import Augment
-from ..teacher.loss import d_logistic, g_nonsaturating, r1_penalty
+from ..teacher.loss import g_nonsaturating
 from ..utils.dist import resolve_device
 from ..utils.images import save_grid, to_float
-from ..utils.logging import ScalarLog, progress_bar
+from ..utils.engine import d_step, run_loop
+from ..utils.training import adam
 from .cdc import cdc_loss
-from .common import NOISE_MODE, StopFlag, adam, restore_rng, resume_state, snapshot_state
+from .common import NOISE_MODE
 from .config import AdaptConfig
 from .targets import load_targets
 
@@ -97,22 +96,12 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
     r1_gamma = cfg.r1_gamma if cfg.r1_gamma is not None else 0.0002 * mcfg.resolution ** 2 / cfg.batch
     n_items = len(targets) * (2 if cfg.xflip else 1)
     sampler = InfiniteSampler(n_items, seed=cfg.seed)
-    start = 0
-    if cfg.resume:
-        state, path = resume_state(cfg.resume, out, AdaptConfig, cfg, ("teacher", "freeze_g", "freeze_d"), device)
-        for name, obj in (("G", G), ("D", D), ("opt_g", opt_g), ("opt_d", opt_d), ("aug", aug), ("sampler", sampler)):
-            obj.load_state_dict(state[name])
-        restore_rng(state)
-        start = int(state["step"])
-        print(f"resumed from {path} at step {start}")
-    else:
+    if not cfg.resume:
         torch.manual_seed(cfg.seed * 7919 + 1)
 
-    out.mkdir(parents=True, exist_ok=True)
-    dump_json(cfg, out / "config.json")
     grid_ws = G_T.mapping(torch.randn(8, mcfg.z_dim, generator=torch.Generator().manual_seed(cfg.seed + 123))
                           .to(device))
-    if start == 0:
+    if not cfg.resume:  # a resumed run already has its step-0 grids
         save_grid(targets, out / "samples" / "targets.png", scale=max(1, 64 // mcfg.resolution))
         comparison_grid(G_T, G, grid_ws, out / "samples" / "compare-00000000.png")
     targets_f = to_float(targets).to(device)
@@ -123,77 +112,44 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
         batch = targets_f[(idx % len(targets)).to(device)]
         return torch.where(flip, batch.flip(3), batch)
 
-    def snapshot(step: int) -> None:
-        snapshot_state(out, step, cfg, cfg.keep, G=G, D=D, opt_g=opt_g, opt_d=opt_d, aug=aug, sampler=sampler)
-        with torch.random.fork_rng(devices=[]):
-            model = Teacher.from_networks(G, D)
-        model.save_pretrained(out / "model", parents={"teacher": teacher.source_hash},
-                              extra={"gpd": "adapted", "teacher_dir": str(Path(cfg.teacher).resolve()),
-                                     "step": step, "targets": names, "cdc_weight": cfg.cdc_weight})
+    def step_fn(step: int) -> dict[str, float]:
+        # --- G: adversarial + CDC on the same latents (shared, frozen mapping) ---
+        D.requires_grad_(False)
+        opt_g.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            ws = G_T.mapping(torch.randn(cfg.batch, mcfg.z_dim, device=device))
+        fake, feats = G.synthesis(ws, noise_mode=NOISE_MODE, return_features=True)
+        with torch.no_grad():
+            _, feats_t = G_T.synthesis(ws, noise_mode=NOISE_MODE, return_features=True)
+        loss_adv = g_nonsaturating(D(aug(fake)))
+        loss_cdc = cdc_loss(feats_t, feats if cfg.cdc_weight > 0 else [f.detach() for f in feats], cfg.cdc_layers)
+        loss_g = loss_adv + cfg.cdc_weight * loss_cdc if cfg.cdc_weight > 0 else loss_adv
+        loss_g.backward()
+        opt_g.step()
+        stats = {"loss/G": float(loss_adv.detach()), "loss/cdc": float(loss_cdc.detach())}
 
-    log = ScalarLog(out, start_step=start)
-    bar = progress_bar(total=cfg.steps, initial=start, desc="gpd adapt", enabled=cfg.progress)
-    step, t_last = start, time.perf_counter()
-    with StopFlag() as stop:
-        while step < cfg.steps:
-            stats: dict[str, float] = {}
-            # --- G: adversarial + CDC on the same latents (shared, frozen mapping) ---
-            D.requires_grad_(False)
-            opt_g.zero_grad(set_to_none=True)
-            with torch.no_grad():
-                ws = G_T.mapping(torch.randn(cfg.batch, mcfg.z_dim, device=device))
-            fake, feats = G.synthesis(ws, noise_mode=NOISE_MODE, return_features=True)
-            with torch.no_grad():
-                _, feats_t = G_T.synthesis(ws, noise_mode=NOISE_MODE, return_features=True)
-            loss_adv = g_nonsaturating(D(aug(fake)))
-            loss_cdc = cdc_loss(feats_t, feats if cfg.cdc_weight > 0 else [f.detach() for f in feats],
-                                cfg.cdc_layers)
-            loss_g = loss_adv + cfg.cdc_weight * loss_cdc if cfg.cdc_weight > 0 else loss_adv
-            loss_g.backward()
-            opt_g.step()
-            stats.update({"loss/G": float(loss_adv.detach()), "loss/cdc": float(loss_cdc.detach())})
+        # --- D: logistic on augmented targets vs fakes, lazy R1 ---
+        real = fetch_reals(cfg.batch)
+        with torch.no_grad():
+            fake = G.synthesis(G_T.mapping(torch.randn(cfg.batch, mcfg.z_dim, device=device)), noise_mode=NOISE_MODE)
+        do_r1 = cfg.r1_interval > 0 and step % cfg.r1_interval == 0
+        stats.update(d_step(D, opt_d, real, fake, None, r1_gamma, do_r1, cfg.r1_interval, augment=aug))
+        if not all(torch.isfinite(torch.tensor(v)) for v in stats.values()):
+            raise GandistillError(f"adaptation diverged at step {step} ({stats}); lower --lr-g/--lr-d or raise "
+                                  "--r1-gamma, then --resume from the last good state")
+        return stats
 
-            # --- D: logistic on augmented targets vs fakes, lazy R1 ---
-            for p in d_params:
-                p.requires_grad_(True)
-            opt_d.zero_grad(set_to_none=True)
-            real = fetch_reals(cfg.batch)
-            with torch.no_grad():
-                fake = G.synthesis(G_T.mapping(torch.randn(cfg.batch, mcfg.z_dim, device=device)),
-                                   noise_mode=NOISE_MODE)
-            real_logits, fake_logits = D(aug(real)), D(aug(fake))
-            loss_d = d_logistic(real_logits, fake_logits)
-            loss_d.backward()
-            opt_d.step()
-            stats.update({"loss/D": float(loss_d.detach()), "scores/real": float(real_logits.detach().mean()),
-                          "scores/fake": float(fake_logits.detach().mean())})
-            if cfg.r1_interval > 0 and r1_gamma > 0 and step % cfg.r1_interval == 0:
-                opt_d.zero_grad(set_to_none=True)
-                real = real.detach().requires_grad_(True)
-                penalty = r1_penalty(real, D(aug(real)))
-                (penalty * (r1_gamma / 2) * cfg.r1_interval).backward()
-                opt_d.step()
-                stats["loss/r1"] = float(penalty.detach())
-            if not all(torch.isfinite(torch.tensor(v)) for v in stats.values()):
-                raise GandistillError(f"adaptation diverged at step {step} ({stats}); lower --lr-g/--lr-d or raise "
-                                      "--r1-gamma, then --resume from the last good state")
-            step += 1
-            now = time.perf_counter()
-            stats["time/sec_per_step"], t_last = now - t_last, now
-            if step % cfg.log_every == 0 or step == cfg.steps:
-                log.write(step, step * cfg.batch, stats)
-            bar.update(1)
-            bar.set_postfix(G=f"{stats['loss/G']:.3f}", D=f"{stats['loss/D']:.3f}", cdc=f"{stats['loss/cdc']:.4f}")
-            if cfg.grid_every and (step % cfg.grid_every == 0 or step == cfg.steps):
-                comparison_grid(G_T, G, grid_ws, out / "samples" / f"compare-{step:08d}.png")
-            if step % cfg.snap_every == 0 or step == cfg.steps or stop.requested:
-                snapshot(step)
-            if stop.requested:
-                break
-    bar.close()
-    log.close()
-    if not (out / "model").is_dir():
-        snapshot(step)
-    if step < cfg.steps:
-        print(f"stopped at step {step}; continue with: gandistill gpd adapt --out {out} --resume latest")
+    def save_model(step: int) -> None:
+        Teacher.from_networks(G, D).save_pretrained(
+            out / "model", parents={"teacher": teacher.source_hash},
+            extra={"gpd": "adapted", "teacher_dir": str(Path(cfg.teacher).resolve()), "step": step,
+                   "targets": names, "cdc_weight": cfg.cdc_weight})
+
+    def grid(step: int) -> None:
+        comparison_grid(G_T, G, grid_ws, out / "samples" / f"compare-{step:08d}.png")
+
+    state_objs = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d, "aug": aug, "sampler": sampler}
+    run_loop(cfg, out, state_objs, step_fn, save_model, grid, "gpd adapt",
+             arch_keys=("teacher", "freeze_g", "freeze_d"), resume_hint="gandistill gpd adapt",
+             bar_keys=("loss/G", "loss/D", "loss/cdc"), device=device, model_dir=out / "model")
     return out / "model"

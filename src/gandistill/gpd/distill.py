@@ -12,21 +12,18 @@ sampler, the pair stream's generator and the RNG, so ``--resume`` continues exac
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from ..config import dump_json
 from ..data.sampler import InfiniteSampler
 from ..errors import CheckpointError, GandistillError
 from ..teacher.loss import d_logistic
 from ..utils.dist import resolve_device
 from ..utils.images import save_grid
-from ..utils.logging import ScalarLog, progress_bar
+from ..utils.engine import run_loop
 from .anchors import Anchors, load_generators
-from .common import StopFlag, restore_rng, resume_state, snapshot_state
 from .config import DistillConfig
 from .kd import TERMS, KDBatch, anchor_posterior, latent_distance, pixels_and, trust_weight
 from .networks import TRANSLATORS, PatchDiscriminator, PatchGANConfig, TranslatorConfig
@@ -101,17 +98,6 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
     sampler = InfiniteSampler(len(anchors), seed=cfg.seed)
     stream = PairStream(G_T, G_target, aws, cfg, batch=cfg.gen_batch)
     tau = cfg.tau if cfg.tau is not None else auto_tau(stream, aws)
-    start = 0
-    if cfg.resume:
-        state, path = resume_state(cfg.resume, out, DistillConfig, cfg, ("arch", "channels", "depth", "kd"), device)
-        for name, obj in (("S", S), ("D", D), ("opt_s", opt_s), ("opt_d", opt_d), ("sampler", sampler),
-                          ("stream", stream)):
-            obj.load_state_dict(state[name])
-        restore_rng(state)
-        start = int(state["step"])
-        print(f"resumed from {path} at step {start}")
-    out.mkdir(parents=True, exist_ok=True)
-    dump_json(cfg, out / "config.json")
     print(f"φ = pixels + {phi_name}; τ = {tau:.4f}")
 
     grid_stream = PairStream(G_T, G_target, aws, cfg, batch=8)
@@ -122,14 +108,12 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
 
     def save_samples(step: int) -> None:
         S.eval()
-        with torch.no_grad():
-            pred = S(grid_x)
+        pred = S(grid_x)
         S.train()
         save_grid(torch.cat([grid_x, pred, grid_y]), out / "samples" / f"student-{step:08d}.png", nrow=len(grid_x),
                   scale=max(1, 64 // res))
 
-    def snapshot(step: int) -> None:
-        snapshot_state(out, step, cfg, cfg.keep, S=S, D=D, opt_s=opt_s, opt_d=opt_d, sampler=sampler, stream=stream)
+    def save_model(step: int) -> None:
         S.save_pretrained(out / "model", parents={"teacher": source.source_hash, "adapted": target.source_hash},
                           extra={"gpd": "student", "kd": cfg.kd, "step": step, "phi": phi_name, "tau": tau,
                                  "anchors": str(Path(cfg.anchors).resolve()),
@@ -137,66 +121,50 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
 
     active = {name: (fn, getattr(cfg, wname)) for name, (fn, wname, modes) in TERMS.items()
               if cfg.kd in modes and getattr(cfg, wname) > 0}
-    log = ScalarLog(out, start_step=start)
-    bar = progress_bar(total=cfg.steps, initial=start, desc=f"gpd distill ({cfg.kd})", enabled=cfg.progress)
-    step, t_last = start, time.perf_counter()
-    with StopFlag() as stop:
-        while step < cfg.steps:
-            stats: dict[str, float] = {}
-            idx = sampler.next(cfg.batch).to(device)
-            x_r, y_r = ax[idx], ay[idx]
-            gen = stream.sample() if cfg.kd != "none" else None
-            # --- D: real pairs vs the student's outputs ---
-            if "adversarial" in active:
-                D.requires_grad_(True)
-                opt_d.zero_grad(set_to_none=True)
-                with torch.no_grad():
-                    xs = x_r if gen is None else torch.cat([x_r, gen["x"]])
-                    fake = torch.cat([xs, S(xs)], 1)
-                loss_d = d_logistic(D(torch.cat([x_r, y_r], 1)), D(fake))
-                loss_d.backward()
-                opt_d.step()
-                D.requires_grad_(False)
-                stats["loss/D"] = float(loss_d.detach())
-            # --- S: weighted KD terms ---
-            opt_s.zero_grad(set_to_none=True)
-            b = KDBatch(phi=phi, x_real=x_r, y_real=y_r, s_real=S(x_r), disc=D,
-                        perc_ratio=cfg.w_perc / max(cfg.w_l1, 1e-8))
-            if gen is not None:
-                b.x_gen, b.y_gen, b.s_gen = gen["x"], gen["y"], S(gen["x"])
-                dist = latent_distance(gen["ws"], aws)
-                b.omega = trust_weight(dist, tau, cfg.omega_min) if cfg.kd == "anchor" else None
-                if cfg.kd == "anchor":
-                    b.post = anchor_posterior(dist, tau)
-                    b.anchor_y, b.s_anchor = ay, S(ax)
-                    stats["kd/omega_mean"] = float(b.omega.mean())
-            total = torch.zeros((), device=device)
-            for name, (fn, weight) in active.items():
-                value = fn(b)
-                total = total + weight * value
-                stats[f"loss/{name}"] = float(value.detach())
-            total.backward()
-            opt_s.step()
-            stats["loss/S"] = float(total.detach())
-            if not torch.isfinite(total):
-                raise GandistillError(f"student loss became {float(total)} at step {step}; lower --lr and --resume")
-            step += 1
-            now = time.perf_counter()
-            stats["time/sec_per_step"], t_last = now - t_last, now
-            if step % cfg.log_every == 0 or step == cfg.steps:
-                log.write(step, step * cfg.batch, stats)
-            bar.update(1)
-            bar.set_postfix(S=f"{stats['loss/S']:.3f}")
-            if cfg.grid_every and (step % cfg.grid_every == 0 or step == cfg.steps):
-                save_samples(step)
-            if step % cfg.snap_every == 0 or step == cfg.steps or stop.requested:
-                snapshot(step)
-            if stop.requested:
-                break
-    bar.close()
-    log.close()
-    if not (out / "model").is_dir():
-        snapshot(step)
-    if step < cfg.steps:
-        print(f"stopped at step {step}; continue with: gandistill gpd distill --out {out} --resume latest")
+
+    def step_fn(step: int) -> dict[str, float]:
+        stats: dict[str, float] = {}
+        idx = sampler.next(cfg.batch).to(device)
+        x_r, y_r = ax[idx], ay[idx]
+        gen = stream.sample() if cfg.kd != "none" else None
+        # --- D: real pairs vs the student's outputs ---
+        if "adversarial" in active:
+            D.requires_grad_(True)
+            opt_d.zero_grad(set_to_none=True)
+            with torch.no_grad():
+                xs = x_r if gen is None else torch.cat([x_r, gen["x"]])
+                fake = torch.cat([xs, S(xs)], 1)
+            loss_d = d_logistic(D(torch.cat([x_r, y_r], 1)), D(fake))
+            loss_d.backward()
+            opt_d.step()
+            D.requires_grad_(False)
+            stats["loss/D"] = float(loss_d.detach())
+        # --- S: weighted KD terms ---
+        opt_s.zero_grad(set_to_none=True)
+        b = KDBatch(phi=phi, x_real=x_r, y_real=y_r, s_real=S(x_r), disc=D,
+                    perc_ratio=cfg.w_perc / max(cfg.w_l1, 1e-8))
+        if gen is not None:
+            b.x_gen, b.y_gen, b.s_gen = gen["x"], gen["y"], S(gen["x"])
+            dist = latent_distance(gen["ws"], aws)
+            b.omega = trust_weight(dist, tau, cfg.omega_min) if cfg.kd == "anchor" else None
+            if cfg.kd == "anchor":
+                b.post = anchor_posterior(dist, tau)
+                b.anchor_y, b.s_anchor = ay, S(ax)
+                stats["kd/omega_mean"] = float(b.omega.mean())
+        total = torch.zeros((), device=device)
+        for name, (fn, weight) in active.items():
+            value = fn(b)
+            total = total + weight * value
+            stats[f"loss/{name}"] = float(value.detach())
+        total.backward()
+        opt_s.step()
+        stats["loss/S"] = float(total.detach())
+        if not torch.isfinite(total):
+            raise GandistillError(f"student loss became {float(total)} at step {step}; lower --lr and --resume")
+        return stats
+
+    state_objs = {"S": S, "D": D, "opt_s": opt_s, "opt_d": opt_d, "sampler": sampler, "stream": stream}
+    run_loop(cfg, out, state_objs, step_fn, save_model, save_samples, f"gpd distill ({cfg.kd})",
+             arch_keys=("arch", "channels", "depth", "kd"), resume_hint="gandistill gpd distill", bar_keys=("loss/S",),
+             device=device, model_dir=out / "model")
     return out / "model"

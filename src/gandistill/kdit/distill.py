@@ -21,13 +21,16 @@ from ..config import field
 from ..teacher.model import Teacher
 from ..utils import dist
 from ..utils.images import save_grid
+from ..utils.engine import d_step, run_loop
 from ..utils.training import adam
-from .engine import d_step, run_loop
 from .i2i import I2IStudent
 from .losses import LossContext, total_loss, weights_of
 from .nets import DTrunk, ProjectionDiscriminator, TrunkPerceptual
 from .triplets import Triplets, TripletSampler
 from .x2i import X2IStudent
+
+# options that define the student and its training state: --resume refuses to change them
+ARCH_KEYS = ("student", "modality", "teacher", "student_dir", "from_scratch", "batch")
 
 
 @dataclass
@@ -155,5 +158,6 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
         save_grid(torch.cat(rows), out / "samples" / f"distill-{step:08d}.png", nrow=8)
 
     state_objs = {"student": student, "D": D, "opt_g": opt_g, "opt_d": opt_d, "sampler": sampler}
-    run_loop(cfg, out, state_objs, step_fn, save_model, grid, f"kdit distill {cfg.student}")
+    run_loop(cfg, out, state_objs, step_fn, save_model, grid, f"kdit distill {cfg.student}", arch_keys=ARCH_KEYS,
+             resume_hint="gandistill kdit distill")
     return out / "model"

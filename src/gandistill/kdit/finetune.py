@@ -27,9 +27,10 @@ from ..io.pretrained import read_model_config, recorded_parent_dir
 from ..teacher.model import Teacher
 from ..utils import dist
 from ..utils.images import save_grid
+from ..utils.engine import d_step, run_loop
 from ..utils.training import adam
 from .data import PairSet, load_pairs
-from .engine import d_step, run_loop
+from .distill import ARCH_KEYS
 from .i2i import I2IStudent
 from .losses import LossContext, total_loss, weights_of
 from .nets import ProjectionDiscriminator, TrunkPerceptual
@@ -186,5 +187,6 @@ def finetune(cfg: FinetuneConfig, dry_run: bool = False, embedder=None) -> Path:
         save_grid(torch.cat(rows), out / "samples" / f"finetune-{step:08d}.png", nrow=m)
 
     state_objs = {"student": student, "D": D, "opt_g": opt_g, "opt_d": opt_d}
-    run_loop(cfg, out, state_objs, step_fn, save_model, grid, f"kdit finetune {cfg.modality}")
+    run_loop(cfg, out, state_objs, step_fn, save_model, grid, f"kdit finetune {cfg.modality}", arch_keys=ARCH_KEYS,
+             resume_hint="gandistill kdit finetune")
     return out / "model"

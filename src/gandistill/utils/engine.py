@@ -1,9 +1,10 @@
-"""The training loop shared by ``kdit distill`` and ``kdit finetune``: resumable state, scalar log,
-progress bar, sample grids, Ctrl-C handling and the discriminator phase.
+"""The resumable training loop shared by KDIT (``kdit distill|finetune``) and GPD (``gpd adapt|distill``):
+resume with an architecture check, config.json, atomic training states, scalar log, progress bar,
+sample grids, Ctrl-C handling, the finite-loss check, and the logistic discriminator step.
 
 A step function does one optimisation step and returns its scalars; everything that influences the
-future (networks, optimisers, triplet sampler, global RNG) is a named entry of ``state_objs`` and is
-saved to ``checkpoints/state-<step>.pt``, so ``--resume latest`` continues exactly.
+future (networks, optimisers, samplers, augmentation, global RNG) is a named entry of ``state_objs`` and
+is saved to ``checkpoints/state-<step>.pt``, so ``--resume latest`` continues exactly.
 """
 from __future__ import annotations
 
@@ -19,10 +20,8 @@ from ..config import dump_json
 from ..errors import CheckpointError, GandistillError
 from ..io.state import list_states, load_state, resolve_resume, save_state
 from ..teacher.loss import d_logistic, r1_penalty
-from ..utils.logging import ScalarLog, progress_bar
-from ..utils.training import StopFlag
-
-ARCH_KEYS = ("student", "modality", "teacher", "student_dir", "from_scratch", "batch")
+from .logging import ScalarLog, progress_bar
+from .training import StopFlag
 
 
 def check_finite(stats: dict[str, float], step: int, out: Path) -> None:
@@ -34,12 +33,21 @@ def check_finite(stats: dict[str, float], step: int, out: Path) -> None:
                               "adversarial weight, then --resume.")
 
 
-def d_step(D, opt_d, real: torch.Tensor, fake: torch.Tensor, c: torch.Tensor | None, r1_gamma: float,
-           do_r1: bool, r1_interval: int) -> dict[str, float]:
-    """Logistic loss with ``real`` as real and ``fake`` (detached) as fake, then lazy R1 on ``real``."""
-    D.requires_grad_(True)
+def d_step(D: torch.nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
+           c: torch.Tensor | None, r1_gamma: float, do_r1: bool, r1_interval: int,
+           augment: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, float]:
+    """Logistic loss with ``real`` as real and ``fake`` (detached) as fake, then lazy R1 on ``real``;
+    ``augment`` (if given) is applied to every discriminator input, R1 included."""
+    def disc(x: torch.Tensor) -> torch.Tensor:
+        x = augment(x) if augment is not None else x
+        return D(x) if c is None else D(x, c)
+
+    # only the parameters being trained need gradients (GPD adapt keeps early D layers frozen)
+    for group in opt_d.param_groups:
+        for p in group["params"]:
+            p.requires_grad_(True)
     opt_d.zero_grad(set_to_none=True)
-    real_logits, fake_logits = D(real, c), D(fake.detach(), c)
+    real_logits, fake_logits = disc(real), disc(fake.detach())
     loss = d_logistic(real_logits, fake_logits)
     loss.backward()
     opt_d.step()
@@ -48,7 +56,7 @@ def d_step(D, opt_d, real: torch.Tensor, fake: torch.Tensor, c: torch.Tensor | N
     if do_r1 and r1_gamma > 0:
         opt_d.zero_grad(set_to_none=True)
         r = real.detach().requires_grad_(True)
-        penalty = r1_penalty(r, D(r, c))
+        penalty = r1_penalty(r, disc(r))
         (penalty * (r1_gamma / 2) * r1_interval).backward()
         opt_d.step()
         stats["loss/r1"] = float(penalty.detach())
@@ -57,21 +65,30 @@ def d_step(D, opt_d, real: torch.Tensor, fake: torch.Tensor, c: torch.Tensor | N
 
 
 def run_loop(cfg: Any, out: Path, state_objs: dict[str, Any], step_fn: Callable[[int], dict[str, float]],
-             save_model: Callable[[int], None], save_grid: Callable[[int], None] | None, desc: str) -> int:
-    """Run ``cfg.steps`` steps of ``step_fn`` (resuming if ``cfg.resume``); returns the last step."""
+             save_model: Callable[[int], None], save_grid: Callable[[int], None] | None, desc: str, *,
+             arch_keys: tuple[str, ...], resume_hint: str, bar_keys: tuple[str, ...] = ("loss/G_total", "loss/D"),
+             device: torch.device | str = "cpu", model_dir: Path | None = None) -> int:
+    """Run ``cfg.steps`` steps of ``step_fn`` (resuming if ``cfg.resume``); returns the last step.
+
+    ``arch_keys``: options that must match the resumed state's; ``resume_hint``: the command printed when
+    stopped early; ``bar_keys``: scalars shown on the progress bar; ``model_dir``: if given and still
+    missing after the loop (e.g. ``--steps 0``), a snapshot is written so a model always exists.
+    """
     start = 0
     if cfg.resume:
         path = resolve_resume(cfg.resume, out / "checkpoints")
-        state = load_state(path)
+        state = load_state(path, map_location=device)
         saved = json.loads(state["config"])
         now = asdict(cfg)
-        diff = {k: (saved.get(k), now.get(k)) for k in ARCH_KEYS if k in now and saved.get(k) != now.get(k)}
+        diff = {k: (saved.get(k), now.get(k)) for k in arch_keys if k in now and saved.get(k) != now.get(k)}
         if diff:
             raise CheckpointError(f"{path} was written by a run with different {sorted(diff)} ({diff}); resume "
                                   "with the same options")
         for name, obj in state_objs.items():
             obj.load_state_dict(state[name])
         torch.set_rng_state(state["rng"])
+        if torch.cuda.is_available() and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"])
         start = int(state["step"])
         print(f"resumed from {path} at step {start}")
     out.mkdir(parents=True, exist_ok=True)
@@ -80,6 +97,8 @@ def run_loop(cfg: Any, out: Path, state_objs: dict[str, Any], step_fn: Callable[
     def snapshot(step: int) -> None:
         state = {name: obj.state_dict() for name, obj in state_objs.items()}
         state.update(step=step, rng=torch.get_rng_state(), config=json.dumps(asdict(cfg)))
+        if torch.cuda.is_available():
+            state["cuda_rng"] = torch.cuda.get_rng_state()
         save_state(out / "checkpoints", step, state, keep=cfg.keep)
         with torch.random.fork_rng(devices=[]):
             save_model(step)
@@ -97,8 +116,7 @@ def run_loop(cfg: Any, out: Path, state_objs: dict[str, Any], step_fn: Callable[
             if step % cfg.log_every == 0 or step == cfg.steps:
                 log.write(step, step * cfg.batch, stats)
             bar.update(1)
-            bar.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in stats.items()
-                             if k in ("loss/G_total", "loss/D")})
+            bar.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in stats.items() if k in bar_keys})
             if save_grid is not None and cfg.grid_every and (step % cfg.grid_every == 0 or step == cfg.steps):
                 with torch.random.fork_rng(devices=[]), torch.no_grad():
                     save_grid(step)
@@ -108,6 +126,8 @@ def run_loop(cfg: Any, out: Path, state_objs: dict[str, Any], step_fn: Callable[
                 break
     bar.close()
     log.close()
+    if model_dir is not None and not model_dir.is_dir():
+        snapshot(step)
     if step < cfg.steps:
-        print(f"stopped at step {step}; continue with --out {out} --resume latest")
+        print(f"stopped at step {step}; continue with: {resume_hint} --out {out} --resume latest")
     return step
