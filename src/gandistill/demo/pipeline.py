@@ -1,6 +1,6 @@
 """The demo pipeline: toyfaces → StyleGAN2 teacher → samples → metrics → ``report.html``.
 
-    gandistill demo            # ~10 minutes on a 2-core CPU
+    gandistill demo            # ~11 minutes on a 2-core CPU (the teacher is ~9 of them)
     gandistill demo --fast     # ~2 minutes smoke run
 
 Each stage writes into its own folder under ``--out`` so it can be inspected or rerun on its own;
@@ -32,7 +32,7 @@ class DemoConfig:
     fast: bool = field(False, help="~2-minute smoke run: tiny data, few steps")
     resolution: int = field(32, help="image resolution of the demo")
     data_n: int | None = field(None, help="toyfaces images (default 2000, fast 256)")
-    teacher_steps: int | None = field(None, help="teacher training steps (default 700, fast 40)")
+    teacher_steps: int | None = field(None, help="teacher training steps (default 2000 at batch 32, fast 40 at 16)")
     eval_n: int | None = field(None, help="images for FID/KID (default 500, fast 64)")
     seed: int = field(0, help="random seed")
     device: str = field("auto", help="auto|cpu|cuda")
@@ -41,7 +41,7 @@ class DemoConfig:
     def resolved(self) -> "DemoConfig":
         d = asdict(self)
         d["data_n"] = self.data_n or (256 if self.fast else 2000)
-        d["teacher_steps"] = self.teacher_steps or (40 if self.fast else 700)
+        d["teacher_steps"] = self.teacher_steps or (40 if self.fast else 2000)
         d["eval_n"] = self.eval_n or (64 if self.fast else 500)
         return DemoConfig(**d)
 
@@ -49,7 +49,8 @@ class DemoConfig:
 def _teacher_config(cfg: DemoConfig, data_dir: Path, out: Path) -> TeacherTrainConfig:
     width = 32 if cfg.fast else 64
     return TeacherTrainConfig(
-        out=str(out), data=str(data_dir), steps=cfg.teacher_steps, batch=16, grid_every=100, snap_every=100,
+        out=str(out), data=str(data_dir), steps=cfg.teacher_steps, batch=16 if cfg.fast else 32, grid_every=250,
+        snap_every=250,
         seed=cfg.seed, device=cfg.device,
         model=StyleGAN2Config(resolution=cfg.resolution, z_dim=64, w_dim=64, mapping_layers=4,
                               channel_base=width * cfg.resolution, channel_max=width))
