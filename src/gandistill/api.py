@@ -1,0 +1,394 @@
+"""The Python API in one place: thin, typed facades over the stages the ``gandistill`` CLI runs.
+
+Every name here (and the stage functions) is also importable from the package root, lazily::
+
+    from gandistill import sample, KDITStudent, GPDStudent, TripletSampler
+    from gandistill import train_teacher, distill, finetune, adapt, compute_anchors, evaluate, import_checkpoint
+
+Images come back as ``uint8`` tensors ``[N, C, H, W]`` (what a PNG holds). Inputs may be file
+paths / folders (centre-cropped and resized to the model's resolution, as ``gandistill translate``
+does), ``uint8`` arrays or tensors (HWC, NHWC, CHW or NCHW) or float tensors in [-1, 1]
+(``[C, H, W]`` or ``[N, C, H, W]``); in-memory images are used at their own size.
+
+The examples assume model directories made by the CLI, e.g. ``teacher_dir = "runs/teacher32/model"``
+(``gandistill teacher train``), ``i2i_dir = "runs/ft-image/model"``, ``seg_dir = "runs/ft-seg/model"``,
+``text_dir = "runs/ft-text/model"``, ``audio_dir = "runs/ft-audio/model"`` (``gandistill kdit ...``)
+and ``gpd_dir = "runs/student/model"`` (``gandistill gpd distill``); ``photo`` is an image file.
+tests/test_api.py runs them on tiny models.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .errors import CheckpointError, DataError
+
+PathLike = str | Path
+#: one path/folder, several, or images already in memory
+ImageInput = PathLike | Sequence[PathLike] | np.ndarray | torch.Tensor
+
+# which facade loads which model class (for the wrong-class errors)
+FACADES = {
+    "Teacher": "gandistill.Teacher.from_pretrained (images: gandistill.sample)",
+    "Generator": "gandistill.Generator.from_pretrained (images: gandistill.sample)",
+    "I2IStudent": "gandistill.KDITStudent.from_pretrained",
+    "X2IStudent": "gandistill.KDITStudent.from_pretrained",
+    "UNetTranslator": "gandistill.GPDStudent.from_pretrained",
+    "ResNetTranslator": "gandistill.GPDStudent.from_pretrained",
+}
+
+__all__ = ["FACADES", "GPDStudent", "ImageInput", "KDITStudent", "distill", "load_images", "sample"]
+
+
+def _model_class(directory: PathLike, allowed: Iterable[str], facade: str, what: str) -> str:
+    """The config.json class of ``directory``; a CheckpointError naming the right facade if not allowed."""
+    from .io.pretrained import read_model_config
+
+    name = read_model_config(directory).get("class")
+    if name not in allowed:
+        hint = FACADES.get(name, "the class's own from_pretrained")
+        raise CheckpointError(f"{directory} holds a {name!r}, not {what}; {facade} cannot load it — "
+                              f"use {hint}")
+    return name
+
+
+# ----------------------------------------------------------------------------------------------- inputs
+
+def _is_paths(x: Any) -> bool:
+    if isinstance(x, (str, Path)):
+        return True
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(isinstance(p, (str, Path)) for p in x)
+
+
+def _expand(paths: PathLike | Sequence[PathLike], kind: str = "image") -> list[Path]:
+    from .kdit.translate import expand_inputs
+
+    return expand_inputs([paths] if isinstance(paths, (str, Path)) else list(paths), kind)
+
+
+def _to_nchw(x: torch.Tensor) -> torch.Tensor:
+    """uint8 HW / HWC / CHW / NHWC / NCHW or float CHW / NCHW → [N, C, H, W] float in [-1, 1]."""
+    if x.dtype == torch.uint8:
+        if x.ndim == 2:
+            x = x[None, None]
+        elif x.ndim == 3:
+            x = x.permute(2, 0, 1)[None] if x.shape[-1] in (1, 3, 4) and x.shape[0] not in (1, 3) else x[None]
+        elif x.ndim == 4 and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3):
+            x = x.permute(0, 3, 1, 2)
+        if x.ndim != 4:
+            raise DataError(f"images must be HW, HWC, CHW, NHWC or NCHW uint8, got shape {list(x.shape)}")
+        if x.shape[1] == 4:  # RGBA: drop alpha
+            x = x[:, :3]
+        return x.float() / 127.5 - 1.0
+    if not x.dtype.is_floating_point:
+        raise DataError(f"images must be uint8 or float in [-1, 1], got {x.dtype}")
+    if x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4:
+        raise DataError(f"float images must be [C, H, W] or [N, C, H, W] in [-1, 1], got shape {list(x.shape)}")
+    return x.float()
+
+
+def load_images(inputs: ImageInput, resolution: int | None = None, channels: int = 3) -> torch.Tensor:
+    """Images of any accepted form → float ``[N, channels, H, W]`` in [-1, 1].
+
+    Files and folders are centre-cropped and resized to ``resolution`` (when given); in-memory images
+    keep their size. Grey images are repeated to RGB when ``channels`` is 3.
+
+    >>> load_images(np.zeros((16, 16, 3), np.uint8)).shape
+    torch.Size([1, 3, 16, 16])
+    """
+    if _is_paths(inputs):
+        from .data.images import load_image, resize_square
+
+        arrs = []
+        for f in _expand(inputs):  # type: ignore[arg-type]
+            a = load_image(f, channels)
+            a = resize_square(a, resolution) if resolution else a
+            arrs.append(a if a.ndim == 3 else a[..., None])
+        x = torch.from_numpy(np.stack(arrs)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    else:
+        x = _to_nchw(torch.as_tensor(inputs))
+    if x.shape[1] == 1 and channels == 3:
+        x = x.expand(-1, 3, -1, -1)
+    return x.contiguous()
+
+
+def _to_uint8(img: torch.Tensor) -> torch.Tensor:
+    from .utils.images import to_uint8
+
+    return to_uint8(img).cpu()
+
+
+# ----------------------------------------------------------------------------------------------- teacher
+
+@torch.no_grad()
+def sample(teacher_dir: PathLike, seeds: int | str | Sequence[int], psi: float = 1.0, noise_mode: str = "const",
+           device: str | torch.device = "cpu", batch: int = 16) -> torch.Tensor:
+    """Images of a teacher (or an adapted teacher) for the given seeds, as ``gandistill teacher sample``.
+
+    ``seeds``: a list of ints, one int, or a string such as ``"0-3,10"``. The same seed always gives the
+    same image. Returns uint8 ``[len(seeds), C, R, R]``.
+
+    >>> imgs = sample(teacher_dir, seeds=[0, 1, 2], psi=0.7)
+    >>> imgs.dtype, imgs.shape[0]
+    (torch.uint8, 3)
+    >>> bool((sample(teacher_dir, "1", psi=0.7)[0] == imgs[1]).all())        # a seed names an image
+    True
+    """
+    from .teacher import Generator
+    from .teacher.sample import parse_seeds, sample_seeds
+
+    _model_class(teacher_dir, ("Teacher", "Generator"), "gandistill.sample", "a teacher")
+    seed_list = parse_seeds(seeds) if isinstance(seeds, str) else [seeds] if isinstance(seeds, int) else list(seeds)
+    G = Generator.from_pretrained(teacher_dir).to(device).eval()
+    return _to_uint8(sample_seeds(G, seed_list, psi=psi, noise_mode=noise_mode, batch=batch))
+
+
+# ----------------------------------------------------------------------------------------------- KDIT
+
+class KDITStudent:
+    """A KDIT student (``I2IStudent`` or ``X2IStudent`` model directory) behind one interface.
+
+    - image → image / seg → image (I2I): :meth:`translate` (``reference`` gives the appearance);
+    - text → image / audio → image (X2I): :meth:`generate_from_text` / :meth:`generate_from_audio`;
+    - a distilled image-conditioned X2I student: :meth:`translate` without a reference.
+
+    Outputs match ``gandistill translate`` for the same ``seed`` and ``batch``.
+
+    >>> student = KDITStudent.from_pretrained(i2i_dir)
+    >>> student.kind, student.modality
+    ('i2i', 'image')
+    >>> out = student.translate([photo], reference=photo)
+    >>> out.dtype, tuple(out.shape[1:]) == (3, student.resolution, student.resolution)
+    (torch.uint8, True)
+    """
+
+    def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu"):
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+
+    @classmethod
+    def from_pretrained(cls, directory: PathLike, device: str | torch.device = "cpu") -> KDITStudent:
+        """Load an ``I2IStudent`` or ``X2IStudent`` directory; any other class is a CheckpointError."""
+        name = _model_class(directory, ("I2IStudent", "X2IStudent"), "KDITStudent", "a KDIT student")
+        if name == "I2IStudent":
+            from .kdit.i2i import I2IStudent as C
+        else:
+            from .kdit.x2i import X2IStudent as C  # type: ignore[assignment]
+        return cls(C.from_pretrained(directory), device)
+
+    @property
+    def kind(self) -> str:
+        """``"i2i"`` or ``"x2i"``."""
+        return "i2i" if type(self.model).__name__ == "I2IStudent" else "x2i"
+
+    @property
+    def modality(self) -> str:
+        """What the student is conditioned on: ``image``, ``seg``, ``text`` or ``audio``."""
+        cfg = self.model.config
+        return cfg.input if self.kind == "i2i" else cfg.condition
+
+    @property
+    def resolution(self) -> int:
+        return self.model.resolution
+
+    def _wrong(self, method: str) -> DataError:
+        right = {"image": "translate", "seg": "translate", "text": "generate_from_text",
+                 "audio": "generate_from_audio"}[self.modality]
+        return DataError(f"this KDIT student ({self.kind}) is conditioned on {self.modality}; "
+                         f"{method}() does not apply — use .{right}()")
+
+    def _noise(self, gen: torch.Generator, n: int, dim: int) -> torch.Tensor:
+        return torch.randn(n, dim, generator=gen).to(self.device)
+
+    def _conditions(self, inputs: ImageInput) -> torch.Tensor:
+        if self.modality != "seg":
+            return load_images(inputs, self.resolution, self.model.config.teacher.img_channels)
+        if _is_paths(inputs):
+            from .data.labels import load_label_map
+
+            return torch.stack([torch.from_numpy(load_label_map(f, self.model.config.num_classes, self.resolution)
+                                                 .astype(np.int64)) for f in _expand(inputs)])  # type: ignore[arg-type]
+        x = torch.as_tensor(inputs)
+        if x.dtype.is_floating_point:
+            return x if x.ndim == 4 else x[None]  # one-hot maps
+        return (x[None] if x.ndim == 2 else x).long()
+
+    @torch.no_grad()
+    def translate(self, inputs: ImageInput, reference: ImageInput | None = None, k: int | None = None,
+                  seed: int = 0, batch: int = 16) -> torch.Tensor:
+        """Translate images (or label maps for a seg student) → uint8 ``[N, 3, R, R]``.
+
+        ``inputs``: image / label-map files or folders, or in-memory images (label maps: integer
+        ``[H, W]`` / ``[N, H, W]``). ``reference``: one appearance image (or one per input); without it
+        the appearance comes from seeded noise through the teacher's mapping. ``k``: crossover (ws rows
+        ≥ k come from the reference; default num_ws/2).
+
+        >>> seg = KDITStudent.from_pretrained(seg_dir)
+        >>> labels = torch.zeros(2, seg.resolution, seg.resolution, dtype=torch.uint8)
+        >>> seg.translate(labels, seed=0).shape[0]
+        2
+        """
+        m = self.model
+        if self.kind == "x2i" and self.modality != "image":
+            raise self._wrong("translate")
+        x = self._conditions(inputs)
+        if self.kind == "x2i":
+            if reference is not None:
+                raise DataError("an image-conditioned X2I student takes no reference")
+            gen = torch.Generator().manual_seed(seed)
+            outs = [m(xb.to(self.device), self._noise(gen, len(xb), m.config.z_dim)) for xb in x.split(batch)]
+            return _to_uint8(torch.cat(outs))
+        if k is not None and not 0 <= k <= m.num_ws:
+            raise DataError(f"k must be in 0..{m.num_ws} for this model, got {k}")
+        ref = None
+        if reference is not None:
+            ref = load_images(reference, self.resolution, m.config.teacher.img_channels).to(self.device)
+            if ref.shape[0] == 1:
+                ref = ref.expand(x.shape[0], -1, -1, -1)
+            elif ref.shape[0] != x.shape[0]:
+                raise DataError(f"got {x.shape[0]} inputs but {ref.shape[0]} references; pass one, or one per input")
+        gen = torch.Generator().manual_seed(seed)
+        outs = []
+        for s in range(0, x.shape[0], batch):
+            xb = x[s:s + batch].to(self.device)
+            z = self._noise(gen, len(xb), m.config.teacher.z_dim)
+            outs.append(m(xb, ref[s:s + batch] if ref is not None else None, k=k, z_ref=z))
+        return _to_uint8(torch.cat(outs))
+
+    @torch.no_grad()
+    def _generate(self, cond: torch.Tensor, seed: int, batch: int) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(seed)
+        outs = []
+        for cb in cond.split(batch):
+            c = self.model.encode(cb.to(self.device))
+            outs.append(self.model(None, self._noise(gen, c.shape[0], self.model.config.z_dim), c=c))
+        return _to_uint8(torch.cat(outs))
+
+    def generate_from_text(self, captions: str | Sequence[str], seed: int = 0, batch: int = 16,
+                           embedder=None) -> torch.Tensor:
+        """Captions → uint8 ``[N, 3, R, R]`` (a text X2I student; MiniLM embeds the captions).
+
+        >>> KDITStudent.from_pretrained(text_dir).generate_from_text(["a smiling face with red hair"]).shape[0]
+        1
+        """
+        if self.modality != "text":
+            raise self._wrong("generate_from_text")
+        captions = [captions] if isinstance(captions, str) else list(captions)
+        if embedder is None:
+            from .kdit.text import SentenceEmbedder
+
+            embedder = SentenceEmbedder.load()
+        return self._generate(embedder.encode(captions), seed, batch)
+
+    def generate_from_audio(self, clips: PathLike | Sequence[PathLike | np.ndarray | torch.Tensor] | np.ndarray
+                            | torch.Tensor, seed: int = 0, batch: int = 16) -> torch.Tensor:
+        """WAV files / folders or mono waveforms (float, at the model's sample rate, 16 kHz by default)
+        → uint8 ``[N, 3, R, R]``. Clips are cut to the shortest one, as ``gandistill translate --audio``.
+
+        >>> import numpy as np
+        >>> clip = np.sin(np.linspace(0, 2000, 16000)).astype(np.float32)
+        >>> KDITStudent.from_pretrained(audio_dir).generate_from_audio([clip, clip]).shape[0]
+        2
+        """
+        if self.modality != "audio":
+            raise self._wrong("generate_from_audio")
+        from .data.audio import load_wav
+
+        rate = self.model.config.sample_rate
+        if isinstance(clips, (np.ndarray, torch.Tensor)):
+            items: list = list(torch.as_tensor(clips)) if torch.as_tensor(clips).ndim == 2 else [clips]
+        elif isinstance(clips, (str, Path)):
+            items = [clips]
+        else:
+            items = list(clips)
+        waves: list[torch.Tensor] = []
+        for item in items:
+            if isinstance(item, (str, Path)):
+                waves += [torch.from_numpy(load_wav(f, rate)) for f in _expand([item], "audio")]
+            else:
+                w = torch.as_tensor(item, dtype=torch.float32)
+                if w.ndim != 1 or w.numel() == 0:
+                    raise DataError(f"a waveform must be a non-empty 1-D array (mono, {rate} Hz), got {list(w.shape)}")
+                waves.append(w)
+        if not waves:
+            raise DataError("no audio clips given")
+        length = min(len(w) for w in waves)
+        return self._generate(torch.stack([w[:length] for w in waves]), seed, batch)
+
+
+# ----------------------------------------------------------------------------------------------- GPD
+
+class GPDStudent:
+    """A GPD student translator (``gandistill gpd distill`` output), callable on images.
+
+    >>> student = GPDStudent.from_pretrained(gpd_dir)
+    >>> out = student(photo)                                   # a file, a folder, or a list of them
+    >>> out.dtype, out.shape[-1] == student.resolution
+    (torch.uint8, True)
+    >>> student(torch.zeros(2, 3, 16, 16)).shape               # float in [-1, 1], used at its own size
+    torch.Size([2, 3, 16, 16])
+    """
+
+    def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu"):
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+
+    @classmethod
+    def from_pretrained(cls, directory: PathLike, device: str | torch.device = "cpu") -> GPDStudent:
+        """Load a ``UNetTranslator`` / ``ResNetTranslator`` directory; any other class is a CheckpointError."""
+        from .gpd.networks import load_translator
+
+        _model_class(directory, ("UNetTranslator", "ResNetTranslator"), "GPDStudent", "a GPD student")
+        student = cls(load_translator(directory), device)
+        student.directory = Path(directory)
+        return student
+
+    @property
+    def resolution(self) -> int:
+        """The training resolution (files are resized to it)."""
+        return self.model.config.resolution
+
+    @torch.no_grad()
+    def __call__(self, images: ImageInput, batch: int = 16) -> torch.Tensor:
+        """Translate images → uint8 ``[N, C_out, H, W]``."""
+        x = load_images(images, self.resolution, self.model.config.in_channels)
+        if self.model.config.in_channels == 1 and x.shape[1] == 3:
+            x = x.mean(1, keepdim=True)
+        return _to_uint8(torch.cat([self.model(xb.to(self.device)) for xb in x.split(batch)]))
+
+    def export(self, fmt: str = "torchscript", out: PathLike | None = None) -> Path:
+        """TorchScript (or ONNX, with the onnx package) for deployment; see ``gandistill gpd export``."""
+        from .gpd.translate import export_student
+
+        return export_student(self.directory, fmt, out)
+
+
+# ----------------------------------------------------------------------------------------------- stages
+
+def distill(cfg, dry_run: bool = False) -> Path:
+    """Run KDIT or GPD distillation, chosen by the config's type; returns the run's model directory.
+
+    ``gandistill.KDITDistillConfig`` (``gandistill kdit distill``) or ``gandistill.GPDDistillConfig``
+    (``gandistill gpd distill``)::
+
+        from gandistill import distill, KDITDistillConfig, GPDDistillConfig
+        distill(KDITDistillConfig(teacher="runs/teacher/model", student="i2i", out="runs/kdit-i2i"))
+        distill(GPDDistillConfig(adapted="runs/adapt/model", anchors="runs/adapt/anchors.safetensors",
+                                 kd="anchor", out="runs/student"))
+    """
+    from .gpd.config import DistillConfig as GPDConfig
+    from .kdit.distill import DistillConfig as KDITConfig
+
+    if isinstance(cfg, GPDConfig):
+        from .gpd.distill import distill as run
+    elif isinstance(cfg, KDITConfig):
+        from .kdit.distill import distill as run  # type: ignore[assignment]
+    else:
+        raise TypeError(f"distill() takes a KDITDistillConfig or a GPDDistillConfig, got {type(cfg).__name__}")
+    return run(cfg, dry_run=dry_run)
