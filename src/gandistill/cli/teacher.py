@@ -33,8 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--seeds", default="0-15", help="seeds, e.g. 0-15,42")
     s.add_argument("--psi", type=float, default=1.0, help="truncation ψ (1 = none)")
     s.add_argument("--noise-mode", default="const", choices=["const", "random", "none"])
-    s.add_argument("--mix-rows", default=None, help="row seeds of a style-mixing grid (pose/shape source)")
-    s.add_argument("--mix-cols", default=None, help="column seeds of the style-mixing grid (colour source)")
+    s.add_argument("--mix-rows", default=None, help="row seeds of a style-mixing grid (source of the coarse layers ws[:k])")
+    s.add_argument("--mix-cols", default=None, help="column seeds of the style-mixing grid (source of the fine layers ws[k:])")
     s.add_argument("--crossover", type=int, default=None, help="first ws layer taken from the column seed "
                    "(default num_ws/2)")
     s.add_argument("--device", default="auto")

@@ -135,8 +135,8 @@ def run_demo(cfg: DemoConfig) -> Path:
     report.section("Teacher samples", [
         ("teacher_samples.png", f"32 samples of the teacher after {cfg.teacher_steps} steps (ψ = 1)"),
         ("teacher_samples_psi07.png", "the same seeds with truncation ψ = 0.7"),
-        ("style_mixing.png", f"style mixing at crossover k = {k}: rows give ws[:k] (pose, shape), "
-                             "columns give ws[k:] (colours, texture); first row/column are the sources"),
+        ("style_mixing.png", f"style mixing at crossover k = {k}: rows give the coarse layers ws[:k], "
+                             "columns the fine layers ws[k:]; first row/column are the sources"),
     ])
     report.section("Teacher training", [("teacher_losses.png", "generator and discriminator losses"),
                                         ("teacher_scores.png", "discriminator scores on reals and fakes")])

@@ -40,7 +40,7 @@ def sample_seeds(G: Generator, seeds: list[int], psi: float = 1.0, noise_mode: s
 def style_mix_grid(G: Generator, row_seeds: list[int], col_seeds: list[int], crossover: int,
                    psi: float = 1.0, noise_mode: str = "const") -> torch.Tensor:
     """Images for a (rows+1) × (cols+1) grid: corner blank, top row = column seeds, left column = row seeds,
-    cell (r, c) = ws[:crossover] from row seed r (pose, shape) and ws[crossover:] from column seed c (colours)."""
+    cell (r, c) = ws[:crossover] from row seed r (coarse layers) and ws[crossover:] from column seed c (fine layers)."""
     if not 0 <= crossover <= G.num_ws:
         raise ValueError(f"crossover must be in 0…{G.num_ws}, got {crossover}")
     device = next(G.parameters()).device
