@@ -1,6 +1,6 @@
 """The demo pipeline: toyfaces → StyleGAN2 teacher → samples → metrics → ``report.html``.
 
-    gandistill demo            # ~11 minutes on a 2-core CPU (the teacher is ~9 of them)
+    gandistill demo            # ~9 minutes on a 2-core CPU (the teacher is ~8 of them)
     gandistill demo --fast     # ~2 minutes smoke run
 
 Each stage writes into its own folder under ``--out`` so it can be inspected or rerun on its own;
