@@ -1,7 +1,7 @@
 """The demo pipeline: toyfaces → StyleGAN2 teacher → samples → metrics → ``report.html``.
 
     gandistill demo            # ~9 minutes on a 2-core CPU (the teacher is ~8 of them)
-    gandistill demo --fast     # ~2 minutes smoke run
+    gandistill demo --fast     # ~15-second smoke run
 
 Each stage writes into its own folder under ``--out`` so it can be inspected or rerun on its own;
 the report lists the exact command of every stage and its full-size GPU equivalent.
