@@ -29,7 +29,7 @@ from .report import Report
 @dataclass
 class DemoConfig:
     out: str = field("runs/demo", help="output folder (report.html lands here)")
-    fast: bool = field(False, help="~2-minute smoke run: tiny data, few steps")
+    fast: bool = field(False, help="seconds-long smoke run: tiny data, few steps")
     resolution: int = field(32, help="image resolution of the demo")
     data_n: int | None = field(None, help="toyfaces images (default 2000, fast 256)")
     teacher_steps: int | None = field(None, help="teacher training steps (default 2000 at batch 32, fast 40 at 16)")
