@@ -104,6 +104,22 @@ def distill_context(student, t: Triplets, w: dict[str, float], perc, d_trunk, D,
     return ctx, fake, real, c
 
 
+
+def student_step(make_ctx, w: dict[str, float], opt_g, D, opt_d, cfg, step: int) -> dict[str, float]:
+    """One student update on the weighted loss terms, then (when adversarial) the D phase with lazy R1.
+
+    ``make_ctx()`` → (LossContext, fake, real, condition); shared by distillation and fine-tuning.
+    """
+    opt_g.zero_grad(set_to_none=True)
+    ctx, fake, real, c = make_ctx()
+    loss, stats = total_loss(ctx, w)
+    loss.backward()
+    opt_g.step()
+    if w["adv"]:
+        stats.update(d_step(D, opt_d, real, fake, c, cfg.r1_gamma, step % cfg.r1_interval == 0, cfg.r1_interval))
+    return stats
+
+
 def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
     """Distil (or resume); returns the student model directory ``<out>/model``."""
     device = dist.resolve_device(cfg.device, 0)
@@ -133,15 +149,8 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
 
     def step_fn(step: int) -> dict[str, float]:
         t = next(sampler)
-        opt_g.zero_grad(set_to_none=True)
-        ctx, fake, real, c = distill_context(student, t, w, perc, d_trunk, D, cfg.noise_mode)
-        loss, stats = total_loss(ctx, w)
-        loss.backward()
-        opt_g.step()
-        if w["adv"]:
-            stats.update(d_step(D, opt_d, real, fake, c, cfg.r1_gamma, step % cfg.r1_interval == 0,
-                                cfg.r1_interval))
-        return stats
+        return student_step(lambda: distill_context(student, t, w, perc, d_trunk, D, cfg.noise_mode),
+                            w, opt_g, D, opt_d, cfg, step)
 
     def save_model(step: int) -> None:
         student.save_pretrained(out / "model", parents={"teacher": teacher.source_hash},

@@ -27,12 +27,12 @@ from ..io.pretrained import read_model_config, recorded_parent_dir
 from ..teacher.model import Teacher
 from ..utils import dist
 from ..utils.images import save_grid
-from ..utils.engine import d_step, run_loop
+from ..utils.engine import run_loop
 from ..utils.training import adam
 from .data import PairSet, load_pairs
-from .distill import ARCH_KEYS
+from .distill import ARCH_KEYS, student_step
 from .i2i import I2IStudent
-from .losses import LossContext, total_loss, weights_of
+from .losses import LossContext, weights_of
 from .nets import ProjectionDiscriminator, TrunkPerceptual
 from .x2i import X2IStudent
 
@@ -157,16 +157,8 @@ def finetune(cfg: FinetuneConfig, dry_run: bool = False, embedder=None) -> Path:
 
     def step_fn(step: int) -> dict[str, float]:
         idx = torch.randint(n, (min(cfg.batch, n),)).to(device)
-        opt_g.zero_grad(set_to_none=True)
-        ctx, fake, real, c = finetune_context(student, cond[idx], target[idx], w, perc, D, cfg.reference,
-                                              cfg.noise_mode)
-        loss, stats = total_loss(ctx, w)
-        loss.backward()
-        opt_g.step()
-        if w["adv"]:
-            stats.update(d_step(D, opt_d, real, fake, c, cfg.r1_gamma, step % cfg.r1_interval == 0,
-                                cfg.r1_interval))
-        return stats
+        return student_step(lambda: finetune_context(student, cond[idx], target[idx], w, perc, D, cfg.reference,
+                                                     cfg.noise_mode), w, opt_g, D, opt_d, cfg, step)
 
     def save_model(step: int) -> None:
         student.save_pretrained(out / "model", parents={"teacher": teacher.source_hash, "student": parent_hash},
