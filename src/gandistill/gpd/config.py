@@ -8,20 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..config import field
-
-
-@dataclass
-class RunOptions:
-    """Engine options shared by the training stages."""
-
-    seed: int = field(0, help="random seed")
-    device: str = field("auto", help="auto|cpu|cuda")
-    log_every: int = field(10, help="write scalars every N steps")
-    grid_every: int = field(100, help="write a sample grid every N steps (0 disables)")
-    snap_every: int = field(200, help="write training state and model every N steps")
-    keep: int = field(3, help="keep the last N training states")
-    resume: str | None = field(None, help="'latest', a state-*.pt file or a run directory")
-    progress: bool = field(True, help="show a progress bar")
+from ..utils.engine import RunOptions
 
 
 @dataclass

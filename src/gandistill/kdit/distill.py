@@ -21,7 +21,7 @@ from ..config import field
 from ..teacher.model import Teacher
 from ..utils import dist
 from ..utils.images import save_grid
-from ..utils.engine import d_step, run_loop
+from ..utils.engine import RunOptions, d_step, run_loop
 from ..utils.training import adam
 from .i2i import I2IStudent
 from .losses import LossContext, total_loss, weights_of
@@ -34,7 +34,7 @@ ARCH_KEYS = ("student", "modality", "teacher", "student_dir", "from_scratch", "b
 
 
 @dataclass
-class DistillConfig:
+class DistillConfig(RunOptions):
     out: str = field("runs/kdit", help="run directory (config, checkpoints, samples, stats, model)")
     teacher: str = field("runs/teacher/model", help="teacher model directory (G and D)")
     student: Literal["i2i", "x2i"] = field("i2i", help="which student to distil")
@@ -56,14 +56,8 @@ class DistillConfig:
     r1_interval: int = field(16, help="lazy R1 interval")
     adaptor_res: list[int] | None = field(None, help="I2I: resolutions with E_S→G_S adaptors (default all)")
     z_dim: int = field(16, help="X2I: size of the noise z_s")
-    seed: int = field(0, help="random seed")
-    device: str = field("auto", help="auto|cpu|cuda")
-    log_every: int = field(10, help="write scalars every N steps")
     grid_every: int = field(250, help="write a sample grid every N steps (0 disables)")
     snap_every: int = field(500, help="write training state and model every N steps")
-    keep: int = field(3, help="keep the last N training states")
-    resume: str | None = field(None, help="'latest', a state-*.pt file or a run directory")
-    progress: bool = field(True, help="show a progress bar")
 
 
 def build_student(cfg: DistillConfig, teacher: Teacher):

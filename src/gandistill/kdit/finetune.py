@@ -27,7 +27,7 @@ from ..io.pretrained import read_model_config, recorded_parent_dir
 from ..teacher.model import Teacher
 from ..utils import dist
 from ..utils.images import save_grid
-from ..utils.engine import run_loop
+from ..utils.engine import RunOptions, run_loop
 from ..utils.training import adam
 from .data import PairSet, load_pairs
 from .distill import ARCH_KEYS, student_step
@@ -38,7 +38,7 @@ from .x2i import X2IStudent
 
 
 @dataclass
-class FinetuneConfig:
+class FinetuneConfig(RunOptions):
     out: str = field("runs/kdit-finetune", help="run directory")
     modality: Literal["image", "seg", "text", "audio"] = field("image", help="condition modality")
     student: str = field("runs/kdit/model", help="distilled student directory (I2I for image/seg, X2I for "
@@ -64,14 +64,8 @@ class FinetuneConfig:
     r1_gamma: float = field(0.1, help="R1 weight")
     r1_interval: int = field(16, help="lazy R1 interval")
     noise_mode: Literal["const", "random", "none"] = field("const", help="synthesis noise")
-    seed: int = field(0, help="random seed")
-    device: str = field("auto", help="auto|cpu|cuda")
-    log_every: int = field(10, help="write scalars every N steps")
     grid_every: int = field(250, help="write a sample grid every N steps (0 disables)")
     snap_every: int = field(500, help="write training state and model every N steps")
-    keep: int = field(3, help="keep the last N training states")
-    resume: str | None = field(None, help="'latest', a state-*.pt file or a run directory")
-    progress: bool = field(True, help="show a progress bar")
 
 
 def build_finetune_student(cfg: FinetuneConfig):

@@ -9,6 +9,7 @@ import torch
 
 from ..data import images as data_images
 from ..errors import DataError
+from ..utils.images import to_uint8
 
 
 def list_images(folder: str | Path) -> list[Path]:
@@ -37,7 +38,7 @@ def to_tensor(image: np.ndarray) -> torch.Tensor:
 
 def quantize(images: torch.Tensor) -> torch.Tensor:
     """Generator output in about [-1, 1] -> uint8, exactly as a saved PNG would hold it."""
-    return (images.detach().float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+    return to_uint8(images)  # one quantisation rule for saving and evaluating
 
 
 def iter_folder_batches(files: Sequence[Path], batch_size: int) -> Iterator[torch.Tensor]:

@@ -10,19 +10,33 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
-from ..config import dump_json
+from ..config import dump_json, field
 from ..errors import CheckpointError, GandistillError
 from ..io.state import list_states, load_state, resolve_resume, save_state
 from ..teacher.loss import d_logistic, r1_penalty
 from .logging import ScalarLog, progress_bar
 from .training import StopFlag
 
+
+
+@dataclass
+class RunOptions:
+    """Engine options every :func:`run_loop` stage shares (subclasses may change the defaults)."""
+
+    seed: int = field(0, help="random seed")
+    device: str = field("auto", help="auto|cpu|cuda")
+    log_every: int = field(10, help="write scalars every N steps")
+    grid_every: int = field(100, help="write a sample grid every N steps (0 disables)")
+    snap_every: int = field(200, help="write training state and model every N steps")
+    keep: int = field(3, help="keep the last N training states")
+    resume: str | None = field(None, help="'latest', a state-*.pt file or a run directory")
+    progress: bool = field(True, help="show a progress bar")
 
 def check_finite(stats: dict[str, float], step: int, out: Path) -> None:
     bad = {k: v for k, v in stats.items() if k.startswith("loss/") and not torch.isfinite(torch.tensor(v))}
