@@ -100,6 +100,15 @@ def test_x2i_at_step0_renders_w_avg(teacher, triplets):
     assert not any(p.requires_grad for p in s.S_E.parameters())
 
 
+def test_semantic_code_is_standardised_on_teacher_samples(teacher):
+    s = X2IStudent.from_teacher(teacher).eval()
+    with torch.no_grad():
+        c = s.S_E(teacher.G(torch.randn(512, teacher.config.z_dim), noise_mode="const"))  # fresh samples
+    assert c.mean(0).abs().mean() < 0.2 and (c.std(0) - 1).abs().mean() < 0.2
+    assert not torch.allclose(s.S_E.c_mean, torch.zeros_like(s.S_E.c_mean))
+    assert "S_E.c_mean" in s.state_dict() and "S_E.c_std" in s.state_dict()  # saved with the model
+
+
 def test_seg_student_keeps_the_teacher_weights_after_the_first_layer(teacher):
     s = I2IStudent.from_teacher(teacher, input="seg", num_classes=5)
     assert s.E_S.trunk.fromrgb.weight.shape[1] == 5

@@ -1,156 +1,111 @@
-"""The demo pipeline: toyfaces → StyleGAN2 teacher → samples → metrics → ``report.html``.
+"""The demo pipeline on built-in toyfaces, with one progress display and ``report.html``:
 
-    gandistill demo            # ~9 minutes on a 2-core CPU (the teacher is ~8 of them)
-    gandistill demo --fast     # ~15-second smoke run
+    data → StyleGAN2 teacher → samples, style mixing, FID/KID
+         → KDIT: triplets → data-free I2I distillation → sketch → photo fine-tuning on 50 pairs
+         → GPD: adapt to 10 sketches → anchors → anchor-based distillation → photo → sketch translation
 
-Each stage writes into its own folder under ``--out`` so it can be inspected or rerun on its own;
-the report lists the exact command of every stage and its full-size GPU equivalent.
+    gandistill demo            # ~12 minutes on a 2-core CPU
+    gandistill demo --fast     # under a minute: a smoke run
+
+Each stage writes into its own folder under ``--out`` and is reused when the demo runs again with
+the same settings (an interrupted stage resumes from its last training state); the report lists the
+exact command of every stage and its full-size GPU equivalent.
 """
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import torch
-
 from ..config import dump_json, field
-from ..teacher import Generator, StyleGAN2Config
-from ..teacher.sample import sample_seeds, style_mix_grid
-from ..teacher.train import train_teacher
-from ..teacher.train_config import TeacherTrainConfig
-from ..utils.images import make_grid, save_grid, save_image, to_uint8
-from ..utils.logging import read_scalars
-from ..utils.plot import plot_scalars
+from ..utils.logging import OverallProgress
+from .gpd_stage import run_gpd
+from .kdit_stage import run_kdit
 from .report import Report
+from .run import DemoRun
+from .teacher_stage import run_data, run_samples, run_teacher, run_teacher_metrics
+
+# default budgets: (full, --fast)
+DEFAULTS = {"data_n": (2000, 256), "teacher_steps": (1200, 40), "eval_n": (500, 64), "kdit_steps": (300, 10),
+            "finetune_steps": (150, 10), "adapt_steps": (400, 10), "gpd_steps": (300, 10), "proj_steps": (100, 5),
+            "heldout_n": (64, 16)}
+# rough seconds per unit on a 2-core CPU at 32 px, for the progress display's percentage and ETA
+COST = {"data": 0.01, "teacher": 0.28, "teacher samples": 5.0, "teacher metrics": 0.1, "KDIT distillation": 0.17,
+        "KDIT fine-tuning": 0.15, "KDIT evaluation": 3.0, "GPD adaptation": 0.12, "GPD anchors": 0.1,
+        "GPD distillation": 0.27, "GPD translation": 3.0}
 
 
 @dataclass
 class DemoConfig:
     out: str = field("runs/demo", help="output folder (report.html lands here)")
-    fast: bool = field(False, help="seconds-long smoke run: tiny data, few steps")
-    resolution: int = field(32, help="image resolution of the demo")
-    data_n: int | None = field(None, help="toyfaces images (default 2000, fast 256)")
-    teacher_steps: int | None = field(None, help="teacher training steps (default 2000 at batch 32, fast 40 at 16)")
-    eval_n: int | None = field(None, help="images for FID/KID (default 500, fast 64)")
+    fast: bool = field(False, help="smoke run in under a minute: tiny data, a few steps per stage, smaller teacher")
+    resolution: int = field(32, help="image resolution of the demo (a power of two ≥ 16)")
+    data_n: int | None = field(None, help="toyfaces photos the teacher trains on (default 2000, fast 256)")
+    teacher_steps: int | None = field(None, help="teacher training steps (default 1200 at batch 32, fast 40 at 16)")
+    eval_n: int | None = field(None, help="images for the teacher's FID/KID (default 500, fast 64)")
+    kdit_steps: int | None = field(None, help="KDIT data-free distillation steps (default 300, fast 10)")
+    finetune_pairs: int = field(50, help="real sketch → photo pairs KDIT fine-tunes on")
+    finetune_steps: int | None = field(None, help="KDIT fine-tuning steps (default 150, fast 10)")
+    adapt_steps: int | None = field(None, help="GPD adaptation steps on 10 sketches (default 400, fast 10)")
+    proj_steps: int | None = field(None, help="GPD anchor projection steps (default 100, fast 5)")
+    gpd_steps: int | None = field(None, help="GPD student distillation steps (default 300, fast 10)")
+    heldout_n: int | None = field(None, help="held-out pairs the students are evaluated on (default 64, fast 16)")
     seed: int = field(0, help="random seed")
     device: str = field("auto", help="auto|cpu|cuda")
     fresh: bool = field(False, help="delete an earlier demo in --out first (otherwise finished stages are reused)")
+    progress: bool = field(True, help="show the overall progress bar")
 
     def resolved(self) -> "DemoConfig":
         d = asdict(self)
-        d["data_n"] = self.data_n or (256 if self.fast else 2000)
-        d["teacher_steps"] = self.teacher_steps or (40 if self.fast else 2000)
-        d["eval_n"] = self.eval_n or (64 if self.fast else 500)
+        for name, (full, fast) in DEFAULTS.items():
+            if d[name] is None:
+                d[name] = fast if self.fast else full
         return DemoConfig(**d)
 
+    @property
+    def pairs_n(self) -> int:
+        """Size of the paired set: KDIT's training pairs, then the held-out pairs (GPD uses 10 + held-out)."""
+        return self.finetune_pairs + self.heldout_n
 
-def _teacher_config(cfg: DemoConfig, data_dir: Path, out: Path) -> TeacherTrainConfig:
-    width = 32 if cfg.fast else 64
-    return TeacherTrainConfig(
-        out=str(out), data=str(data_dir), steps=cfg.teacher_steps, batch=16 if cfg.fast else 32, grid_every=250,
-        snap_every=250,
-        seed=cfg.seed, device=cfg.device,
-        model=StyleGAN2Config(resolution=cfg.resolution, z_dim=64, w_dim=64, mapping_layers=4,
-                              channel_base=width * cfg.resolution, channel_max=width))
+
+def plan(cfg: DemoConfig) -> dict[str, float]:
+    """Estimated seconds per stage (the overall progress display's units)."""
+    c = COST
+    return {"data": c["data"] * (cfg.data_n + cfg.pairs_n), "teacher": c["teacher"] * cfg.teacher_steps,
+            "teacher samples": c["teacher samples"], "teacher metrics": c["teacher metrics"] * cfg.eval_n,
+            "KDIT distillation": c["KDIT distillation"] * cfg.kdit_steps,
+            "KDIT fine-tuning": c["KDIT fine-tuning"] * cfg.finetune_steps, "KDIT evaluation": c["KDIT evaluation"],
+            "GPD adaptation": c["GPD adaptation"] * cfg.adapt_steps,
+            "GPD anchors": c["GPD anchors"] * cfg.proj_steps * 10,
+            "GPD distillation": c["GPD distillation"] * cfg.gpd_steps, "GPD translation": c["GPD translation"]}
 
 
 def run_demo(cfg: DemoConfig) -> Path:
     """Run every stage; returns the path of ``report.html``."""
-    from ..data import generate_toyfaces
-
     cfg = cfg.resolved()
+    if cfg.finetune_pairs < 10:
+        raise ValueError("--finetune-pairs must be at least 10 (GPD uses the first 10 pairs as its shots)")
     out = Path(cfg.out)
     if cfg.fresh and out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     dump_json(cfg, out / "demo_config.json")
-    report = Report(out, title="gandistill demo")
-    stages = 4
+    progress = OverallProgress(plan(cfg), enabled=cfg.progress)
+    run = DemoRun(cfg, out, Report(out, title="gandistill demo"), progress)
     t_start = time.perf_counter()
-
-    # 1. data -----------------------------------------------------------------------------------
-    print(f"[1/{stages}] built-in data: {cfg.data_n} toyfaces at {cfg.resolution} px")
-    data_dir = out / "data"
-    if not (data_dir / "metadata.jsonl").is_file():
-        generate_toyfaces(data_dir, n=cfg.data_n, res=cfg.resolution, seed=cfg.seed)
-    report.command("data", f"gandistill data toyfaces --out {data_dir} --n {cfg.data_n} --res {cfg.resolution} "
-                           f"--seed {cfg.seed}",
-                   "gandistill data toyfaces --out data/toyfaces256 --n 50000 --res 256")
-
-    # 2. teacher --------------------------------------------------------------------------------
-    print(f"[2/{stages}] StyleGAN2 teacher: {cfg.teacher_steps} steps")
-    tcfg = _teacher_config(cfg, data_dir / "photo", out / "teacher")
-    teacher_dir = Path(tcfg.out) / "model"
-    done = (Path(tcfg.out) / "checkpoints").is_dir() and any(
-        p.name.endswith(f"{cfg.teacher_steps:08d}.pt") for p in (Path(tcfg.out) / "checkpoints").iterdir())
-    if not done:
-        if (Path(tcfg.out) / "checkpoints").is_dir():
-            tcfg.resume = "latest"
-        train_teacher(tcfg)
-    m = tcfg.model
-    report.command("teacher", f"gandistill teacher train --out {tcfg.out} --data {tcfg.data} --resolution "
-                   f"{m.resolution} --steps {tcfg.steps} --batch {tcfg.batch} --z-dim {m.z_dim} --w-dim {m.w_dim} "
-                   f"--channel-base {m.channel_base} --channel-max {m.channel_max}",
-                   "torchrun --nproc_per_node=8 -m gandistill.cli.main teacher train --out runs/teacher256 "
-                   "--data data/toyfaces256/photo --resolution 256 --batch 64 --batch-gpu 8 --steps 40000 "
-                   "--channel-base 16384 --channel-max 512 --z-dim 512 --w-dim 512 --mapping-layers 8 "
-                   "--augment ada --pl-weight 2")
-    rows = read_scalars(tcfg.out)
-    plot_scalars(rows, ["loss/G", "loss/D"], out / "teacher_losses.png", title="teacher losses (smoothed)")
-    plot_scalars(rows, ["scores/real", "scores/fake"], out / "teacher_scores.png", title="D scores (smoothed)")
-
-    # 3. samples --------------------------------------------------------------------------------
-    print(f"[3/{stages}] samples and style mixing")
-    G = Generator.from_pretrained(teacher_dir).eval()
-    save_grid(sample_seeds(G, list(range(32))), out / "teacher_samples.png", nrow=8, scale=2)
-    save_grid(sample_seeds(G, list(range(32)), psi=0.7), out / "teacher_samples_psi07.png", nrow=8, scale=2)
-    k = G.num_ws // 2
-    save_grid(style_mix_grid(G, [0, 1, 2, 3], [10, 11, 12, 13, 14], crossover=k), out / "style_mixing.png",
-              nrow=6, scale=2)
-    reals = sorted((data_dir / "photo").glob("*.png"))[:32]
-    from ..data import load_image
-
-    real_batch = torch.stack([torch.from_numpy(load_image(p).copy()).permute(2, 0, 1) for p in reals])
-    save_image(make_grid(real_batch, nrow=8), out / "real_samples.png", scale=2)
-    report.command("sample", f"gandistill teacher sample --model {teacher_dir} --out {out / 'samples'} "
-                   f"--seeds 0-31 --mix-rows 0-3 --mix-cols 10-14 --crossover {k}",
-                   "gandistill teacher sample --model runs/teacher256/model --out samples --seeds 0-63 --psi 0.7")
-
-    # 4. metrics --------------------------------------------------------------------------------
-    print(f"[4/{stages}] FID/KID of {cfg.eval_n} teacher samples against the training photos")
-    fakes = out / "eval" / "teacher"
-    fakes.mkdir(parents=True, exist_ok=True)
-    imgs = sample_seeds(G, list(range(10_000, 10_000 + cfg.eval_n)))
-    for i, img in enumerate(to_uint8(imgs)):
-        save_image(img.permute(1, 2, 0).numpy(), fakes / f"{i:05d}.png")
-    metrics = _evaluate(fakes, data_dir / "photo", cfg.eval_n, out / "metrics_teacher.json")
-    report.command("evaluate", f"gandistill evaluate {fakes} --reference {data_dir / 'photo'} --metrics fid,kid "
-                   f"--num {cfg.eval_n} --out {out / 'metrics_teacher.json'}",
-                   "gandistill evaluate samples50k --reference data/toyfaces256/photo --metrics fid,kid")
-
-    elapsed = time.perf_counter() - t_start
-    report.section("Training data (toyfaces photos)", [("real_samples.png", "32 training photos")])
-    report.section("Teacher samples", [
-        ("teacher_samples.png", f"32 samples of the teacher after {cfg.teacher_steps} steps (ψ = 1)"),
-        ("teacher_samples_psi07.png", "the same seeds with truncation ψ = 0.7"),
-        ("style_mixing.png", f"style mixing at crossover k = {k}: rows give the coarse layers ws[:k], "
-                             "columns the fine layers ws[k:]; first row/column are the sources"),
-    ])
-    report.section("Teacher training", [("teacher_losses.png", "generator and discriminator losses"),
-                                        ("teacher_scores.png", "discriminator scores on reals and fakes")])
-    report.metrics("Teacher quality", metrics)
-    report.finish(elapsed)
-    print(f"report: {report.path}  ({elapsed / 60:.1f} min)")
-    return report.path
-
-
-def _evaluate(generated: Path, reference: Path, n: int, out: Path) -> dict:
+    progress.write(f"gandistill demo → {out}  (per-stage logs in {out / 'logs'})")
     try:
-        from ..metrics import evaluate
-
-        res = evaluate(generated, reference, metrics=("fid", "kid"), num_images=n, num_reference=n, out=out)
-        return {k: v for k, v in res["metrics"].items()} | {"protocol": res.get("protocol", {})}
-    except Exception as exc:  # metrics are optional in the demo: report why they are missing
-        return {"unavailable": str(exc)}
+        data_dir, pairs_dir = run_data(run)
+        teacher_dir, teacher_fp = run_teacher(run, data_dir)
+        run_samples(run, data_dir, teacher_dir)
+        run_teacher_metrics(run, data_dir, teacher_dir)
+        run_kdit(run, teacher_dir, teacher_fp, pairs_dir)
+        run_gpd(run, teacher_dir, teacher_fp, pairs_dir)
+    finally:
+        progress.close()
+    elapsed = time.perf_counter() - t_start
+    run.report.finish(elapsed)
+    print(f"report: {run.report.path}  ({elapsed / 60:.1f} min)", file=sys.stderr)
+    return run.report.path

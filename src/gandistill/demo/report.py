@@ -23,6 +23,12 @@ class Report:
         self.path = folder / "report.html"
         self.parts: list[str] = []
         self.commands: list[tuple[str, str, str]] = []
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        """A warning or remark shown at the end of the report."""
+        if text not in self.notes:
+            self.notes.append(text)
 
     def section(self, heading: str, figures: list[tuple[str, str]]) -> None:
         figs = "".join(f'<figure><img src="{html.escape(src)}" alt="{html.escape(cap)}">'
@@ -40,16 +46,24 @@ class Report:
                    f"<details><summary>protocol</summary><pre>{proto}</pre></details>"
         self.parts.append(f"<h2>{html.escape(heading)}</h2>{body}")
 
+    def table(self, heading: str, columns: list[str], rows: list[list], note: str = "") -> None:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+        body = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>" for row in rows)
+        extra = f"<p>{html.escape(note)}</p>" if note else ""
+        self.parts.append(f"<h2>{html.escape(heading)}</h2><table><tr>{head}</tr>{body}</table>{extra}")
+
     def command(self, stage: str, here: str, full_size: str) -> None:
         self.commands.append((stage, here, full_size))
 
     def finish(self, seconds: float) -> None:
         cmds = "".join(f"<h3>{html.escape(s)}</h3><p>as run here:</p><code>{html.escape(a)}</code>"
                        f"<p>full size on GPUs:</p><code>{html.escape(b)}</code>" for s, a, b in self.commands)
+        notes = ("<h2>Warnings during the run</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+                 + "</ul>") if self.notes else ""
         page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>"
                 f"<style>{CSS}</style></head><body><h1>{html.escape(self.title)}</h1>"
                 f"<p>gandistill {__version__}, {time.strftime('%Y-%m-%d %H:%M')}, {seconds / 60:.1f} minutes.</p>"
-                + "".join(self.parts) + f"<h2>Reproduce</h2>{cmds}</body></html>")
+                + "".join(self.parts) + notes + f"<h2>Reproduce</h2>{cmds}</body></html>")
         atomic_write_text(self.path, page)
 
 

@@ -63,6 +63,10 @@ def build_student(cfg: DistillConfig, channels: int, resolution: int):
     if resolution % S.multiple:
         raise GandistillError(f"--depth {cfg.depth} needs images divisible by {S.multiple}, the teacher makes "
                               f"{resolution}²; lower --depth")
+    if cfg.arch == "unet" and cfg.norm == "instance" and resolution // S.multiple < 2:
+        # instance norm needs more than one position in the innermost U-Net level
+        raise GandistillError(f"--depth {cfg.depth} leaves 1×1 features at {resolution}² with instance norm; use "
+                              f"--depth {cfg.depth - 1} or lower")
     D = PatchDiscriminator(PatchGANConfig(in_channels=2 * channels, channels=cfg.d_channels, layers=cfg.d_layers,
                                           norm=cfg.norm))
     return S, D

@@ -4,7 +4,9 @@
     img = student(cond, z)            # cond: image (condition="image"), sentence embeddings (text)
                                       # or waveforms (audio)
 
-Ours: ``c = S_E(img)`` is the spatially pooled last (4×4) trunk feature of D_T; the conditional
+Ours: ``c = S_E(img)`` is the spatially pooled last (4×4) trunk feature of D_T, standardised per
+dimension with statistics of teacher samples (raw D features share a large common component, so
+conditions would differ little after the mapping's normalisation); the conditional
 mapping ``(z_s, c) → ws = w_avg + MLP([pixelnorm(z_s), rmsnorm(c)])`` starts at ``w_avg``; a
 modality encoder f_X (text MLP, audio CNN) maps X into the same c space.
 """
@@ -24,19 +26,31 @@ from .nets import DTrunk
 
 
 class SemanticEncoder(nn.Module):
-    """S_E: frozen D_T trunk; c = mean over the 4×4 positions of the last trunk features."""
+    """S_E: frozen D_T trunk; c = mean over the 4×4 positions of the last trunk features, standardised
+    with per-dimension statistics of teacher samples (``c_mean``/``c_std``, set by ``set_statistics``)."""
 
     def __init__(self, cfg: X2IConfig):
         super().__init__()
         self.trunk = DTrunk(cfg.teacher)
         self.c_dim = self.trunk.out_channels
+        self.register_buffer("c_mean", torch.zeros(self.c_dim))
+        self.register_buffer("c_std", torch.ones(self.c_dim))
         self.requires_grad_(False)
+
+    @torch.no_grad()
+    def set_statistics(self, images: torch.Tensor) -> None:
+        """Standardise c with the mean / std of the raw features of ``images`` (teacher samples)."""
+        self.c_mean.zero_()
+        self.c_std.fill_(1.0)
+        c = torch.cat([self(x) for x in images.split(64)])
+        self.c_mean.copy_(c.mean(0))
+        self.c_std.copy_(c.std(0).clamp_min(1e-4))
 
     def train(self, mode: bool = True) -> "SemanticEncoder":
         return super().train(False)
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
-        return self.trunk(img)[4].mean(dim=(2, 3))
+        return (self.trunk(img)[4].mean(dim=(2, 3)) - self.c_mean) / self.c_std
 
 
 class ConditionalMapping(nn.Module):
@@ -84,10 +98,16 @@ class X2IStudent(PretrainedMixin, nn.Module):
         return model
 
     @torch.no_grad()
-    def load_teacher(self, teacher: Teacher) -> None:
+    def load_teacher(self, teacher: Teacher, n_stats: int = 512, seed: int = 0) -> None:
+        """Copy D_T into S_E, G_T's synthesis and w_avg; standardise c on ``n_stats`` teacher samples."""
         self.S_E.trunk.load_from_discriminator(teacher.D)
         self.mapping.w_avg.copy_(teacher.G.mapping.w_avg)
         self.synthesis.load_state_dict(teacher.G.synthesis.state_dict())
+        gen = torch.Generator().manual_seed(seed)
+        z = torch.randn(n_stats, teacher.config.z_dim, generator=gen)
+        device = next(teacher.parameters()).device
+        imgs = torch.cat([teacher.G(zb.to(device), noise_mode="const") for zb in z.split(64)])
+        self.S_E.set_statistics(imgs.to(self.mapping.w_avg.device))
 
     def encode(self, cond: torch.Tensor) -> torch.Tensor:
         """c of a condition batch: S_E for images, f_X for text embeddings / waveforms."""

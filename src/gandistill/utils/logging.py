@@ -2,15 +2,111 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
 
+_overall: "OverallProgress | None" = None  # set while a multi-stage job (the demo) owns the display
 
-def progress_bar(total: int, initial: int = 0, desc: str = "", enabled: bool = True) -> tqdm:
+
+def progress_bar(total: int, initial: int = 0, desc: str = "", enabled: bool = True) -> Any:
+    """A tqdm bar; inside :meth:`OverallProgress.stage` a proxy that advances the one overall bar instead."""
+    if _overall is not None and enabled:
+        return _overall.child(total, initial)
     return tqdm(total=total, initial=initial, desc=desc, disable=not enabled, dynamic_ncols=True,
                 smoothing=0.1, unit="step")
+
+
+class OverallProgress:
+    """One progress display for a job made of stages (``gandistill demo``).
+
+    ``plan`` maps each stage name to its estimated cost (seconds on a 2-core CPU); the bar counts those
+    units, so its percentage and ETA cover the whole job. Stage code keeps calling :func:`progress_bar`;
+    while a stage runs, those calls return children that move the overall bar by the stage's share.
+    """
+
+    def __init__(self, plan: dict[str, float], desc: str = "", enabled: bool = True):
+        self.plan = dict(plan)
+        self.names = list(plan)
+        self.done = 0.0  # units of finished stages
+        self.stage_name: str | None = None
+        self.stage_used = 0.0
+        self.bar = tqdm(total=round(sum(plan.values())), desc=desc, disable=not enabled, dynamic_ncols=True,
+                        smoothing=0.05, unit="u", bar_format="{desc} {percentage:3.0f}%|{bar}| "
+                        "[{elapsed}<{remaining}]{postfix}")
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator["OverallProgress"]:
+        """Run one planned stage; its progress bars feed this display, and it counts as done at the end."""
+        global _overall
+        if name not in self.plan:
+            raise KeyError(f"stage {name!r} is not in the plan {self.names}")
+        self.stage_name, self.stage_used = name, 0.0
+        i = self.names.index(name) + 1
+        self.bar.set_description_str(f"[{i}/{len(self.names)}] {name}")
+        self.bar.set_postfix_str("")
+        previous, _overall = _overall, self
+        try:
+            yield self
+        finally:
+            _overall = previous
+            self.done += self.plan[name]
+            self._show(self.done)
+            self.stage_name = None
+
+    def child(self, total: int, initial: int = 0) -> "_StageBar":
+        remaining = self.plan[self.stage_name] - self.stage_used if self.stage_name else 0.0
+        return _StageBar(self, remaining / max(1, total - initial))
+
+    def advance(self, units: float) -> None:
+        if self.stage_name is None:
+            return
+        cap = self.plan[self.stage_name]
+        self.stage_used = min(cap, self.stage_used + units)  # a stage never eats its successors' share
+        self._show(self.done + self.stage_used)
+
+    def _show(self, units: float) -> None:
+        self.bar.n = min(self.bar.total, round(units))
+        self.bar.refresh()
+
+    def write(self, line: str) -> None:
+        """Print a line above the bar."""
+        self.bar.write(line)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class _StageBar:
+    """The part of tqdm's interface stage code uses, forwarding to the overall bar."""
+
+    def __init__(self, parent: OverallProgress, weight: float):
+        self.parent, self.weight = parent, weight
+
+    def update(self, n: int = 1) -> None:
+        self.parent.advance(n * self.weight)
+
+    def set_postfix(self, values: dict | None = None, **kwargs: Any) -> None:
+        items = {**(values or {}), **kwargs}
+        self.parent.bar.set_postfix_str(", ".join(f"{k}={v}" for k, v in items.items()))
+
+    def set_description(self, *_: Any, **__: Any) -> None:
+        pass  # the overall bar keeps the stage name
+
+    def write(self, line: str, **kwargs: Any) -> None:
+        self.parent.bar.write(line, **kwargs)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "_StageBar":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 class ScalarLog:
