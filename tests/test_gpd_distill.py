@@ -50,6 +50,16 @@ def test_distill_modes_log_their_terms(tmp_path, setup, kd, arch):
     assert S(torch.zeros(1, 3, 16, 16)).shape == (1, 3, 16, 16)
 
 
+def test_relative_anchor_end_real_vs_twin_changes_only_that_term(tmp_path, setup):
+    rows = {}
+    for end in ("real", "twin"):
+        distill(_cfg(tmp_path / end, setup, kd="anchor", rel_anchor=end, steps=1, log_every=1))
+        rows[end] = json.loads((tmp_path / end / "stats.jsonl").read_text().splitlines()[0])
+    # same seed, same batch: the real-pair terms agree, the anchor end of the relative term differs
+    assert rows["real"]["loss/real_l1"] == rows["twin"]["loss/real_l1"]
+    assert rows["real"]["loss/anchor_relative"] != rows["twin"]["loss/anchor_relative"]
+
+
 def test_distill_resume_is_exact(tmp_path, setup):
     full = load_translator(distill(_cfg(tmp_path / "a", setup, steps=4)))
     distill(_cfg(tmp_path / "b", setup, steps=2))

@@ -42,6 +42,9 @@ _EXPORTS = {
     "AnchorsConfig": (".gpd.config", "AnchorsConfig"),
     "GPDDistillConfig": (".gpd.config", "DistillConfig"),
     "gpd_distill": (".gpd.distill", "distill"),
+    # data (face alignment needs the optional dlib-bin + face-recognition-models)
+    "align_face": (".data.align", "align_face"),
+    "align_folder": (".data.align", "align_folder"),
     # metrics
     "evaluate": (".metrics.evaluate", "evaluate"),
     # errors

@@ -77,17 +77,21 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, prefix: str =
         base, _ = _base_type(tp)
         shown = ",".join(map(str, default)) if isinstance(default, (list, tuple)) else default
         help_text = f.metadata.get("help", "")
+        if shown in (None, "") and ("default" in help_text or "required" in help_text):
+            suffix = ""  # the help already says what an unset option means
+        else:
+            suffix = f" (default: {'none' if isinstance(default, (list, tuple)) and not default else shown})"
         dest = prefix.replace("-", "_") + f.name
         if base is bool:
             parser.add_argument(name, dest=dest, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
-                                help=f"{help_text} (default: {shown})")
+                                help=help_text + suffix)
             continue
         metavar = f.metadata.get("metavar")
         if metavar is None:
             metavar = "{" + ",".join(map(str, typing.get_args(base))) + "}" if typing.get_origin(base) is \
                 typing.Literal else (base.__name__.upper() if isinstance(base, type) else "LIST")
         parser.add_argument(name, dest=dest, type=_converter(tp), default=argparse.SUPPRESS, metavar=metavar,
-                            help=f"{help_text} (default: {shown})")
+                            help=help_text + suffix)
 
 
 def from_args(cls: type[T], args: argparse.Namespace, prefix: str = "", base: T | None = None) -> T:

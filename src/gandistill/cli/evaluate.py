@@ -33,7 +33,7 @@ def register(subparsers) -> None:
     p.add_argument("--kid-subsets", type=int, default=100, help="KID subsets (default: %(default)s)")
     p.add_argument("--kid-subset-size", type=int, default=1000, help="max KID subset size (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=32, help="Inception batch size (default: %(default)s)")
-    p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
+    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda or cuda:N (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed for model sampling and KID subsets (default: %(default)s)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the reference-statistics cache")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

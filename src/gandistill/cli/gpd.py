@@ -29,54 +29,83 @@ def _resolve(cls, args: argparse.Namespace):
 def register(sub: argparse._SubParsersAction) -> None:
     from ..gpd.config import AdaptConfig, AnchorsConfig, DistillConfig, PairsConfig, ProjectConfig
 
-    p = sub.add_parser("gpd", help="few-shot translation: adapt a teacher, make pairs, distil a student")
+    p = sub.add_parser("gpd", help="few-shot translation: adapt a teacher, make pairs, distil a student",
+                       description="GPD (Zhao et al., 2023): adapt the photo teacher to ≤10 examples of a style, "
+                       "project the real examples to latent anchors, then distil a fast end-to-end student from "
+                       "the generated (photo, style) pairs with anchor-based knowledge distillation. Usual order: "
+                       "adapt → anchors → distill → translate (or export). See docs/gpd.md.")
     gsub = p.add_subparsers(dest="gpd_command", metavar="ACTION")
     p.set_defaults(func=lambda a: p.print_help() or 1)
 
     a = gsub.add_parser("adapt", help="adapt the teacher to ≤10 target images (CDC)", formatter_class=_FMT,
-                        description="  gandistill gpd adapt --teacher runs/teacher/model --target sketches/ "
+                        description="Fine-tune a copy of the teacher on the few target-style images with "
+                        "cross-domain distance\nconsistency (CDC); the mapping network stays shared, so both "
+                        "generators map one w to a pair.\n\n"
+                        "  gandistill gpd adapt --teacher runs/teacher/model --target sketches/ "
                         "--out runs/adapt\n  gandistill gpd adapt --out runs/adapt --resume latest")
     _with_run_options(a, AdaptConfig)
     a.set_defaults(func=_adapt)
 
     n = gsub.add_parser("anchors", help="project the real examples into W+ (anchors)", formatter_class=_FMT,
-                        description="  gandistill gpd anchors --adapted runs/adapt/model --data pairs/   "
+                        description="Project each real example into W+ (paired data: the A photos into "
+                        "the teacher; target-only\ndata: the images into the adapted model) and write the "
+                        "anchors file used by `gpd distill`.\n\n"
+                        "  gandistill gpd anchors --adapted runs/adapt/model --data pairs/   "
                         "(A/ photos, B/ targets)\n  gandistill gpd anchors --adapted runs/adapt/model "
                         "--data sketches/   (target only)")
     add_dataclass_args(n, AnchorsConfig)
     n.set_defaults(func=_anchors)
 
-    q = gsub.add_parser("pairs", help="dump generated (G_T(w), G_target(w)) pairs as a paired dataset")
-    q.add_argument("--adapted", required=True, help="adapted model directory")
+    q = gsub.add_parser("pairs", help="dump generated (G_T(w), G_target(w)) pairs as a paired dataset",
+                        formatter_class=_FMT,
+                        description="Write N generated pairs as a paired dataset for inspection or other tools: "
+                        "A/NNNNNN.png\n(teacher), B/NNNNNN.png (adapted), pairs.jsonl (anchor index of each "
+                        "latent) and latents.pt.\n\n"
+                        "  gandistill gpd pairs --adapted runs/adapt/model --anchors runs/adapt/anchors.safetensors "
+                        "--n 64 --out runs/pairs")
+    q.add_argument("--adapted", required=True, help="adapted model directory (output of gpd adapt)")
     q.add_argument("--teacher", default=None, help="source teacher (default: the adapted model's parent)")
-    q.add_argument("--anchors", default=None, help="anchors file (without it every w is drawn freely)")
+    q.add_argument("--anchors", default=None, help="anchors file from gpd anchors (without it every w is drawn "
+                   "freely from the mapping network)")
     q.add_argument("--n", type=int, required=True, help="number of pairs")
     q.add_argument("--out", required=True, type=Path, help="output folder (A/, B/, pairs.jsonl, latents.pt)")
-    q.add_argument("--batch", type=int, default=16)
-    q.add_argument("--device", default="auto")
+    q.add_argument("--batch", type=int, default=16, help="pairs generated per forward pass (default: 16)")
+    q.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
     add_dataclass_args(q.add_argument_group("stream"), PairsConfig)
     q.set_defaults(func=_pairs)
 
     d = gsub.add_parser("distill", help="train the student translator (anchor-based KD)", formatter_class=_FMT,
-                        description="  gandistill gpd distill --adapted runs/adapt/model --anchors "
+                        description="Train the end-to-end student translator on the real pairs plus an "
+                        "endless stream of generated\npairs; --kd picks none (real pairs only), direct or "
+                        "anchor-based distillation.\n\n"
+                        "  gandistill gpd distill --adapted runs/adapt/model --anchors "
                         "runs/adapt/anchors.safetensors --kd anchor --out runs/student\n"
                         "  gandistill gpd distill --out runs/student --resume latest")
     _with_run_options(d, DistillConfig)
     d.set_defaults(func=_distill)
 
-    r = gsub.add_parser("route", help="teacher route: project photos into G_T, render with G_target (slow)")
-    r.add_argument("--adapted", required=True)
-    r.add_argument("--teacher", default=None)
-    r.add_argument("--input", required=True, help="image or folder")
-    r.add_argument("--output", required=True, type=Path)
-    r.add_argument("--device", default="auto")
+    r = gsub.add_parser("route", help="teacher route: project photos into G_T, render with G_target (slow)",
+                        formatter_class=_FMT,
+                        description="The slow baseline without a student: optimise a W+ latent for each photo in "
+                        "the teacher,\nthen render that latent with the adapted model. One PNG per input.\n\n"
+                        "  gandistill gpd route --adapted runs/adapt/model --input photos/ --output out-route/")
+    r.add_argument("--adapted", required=True, help="adapted model directory (output of gpd adapt)")
+    r.add_argument("--teacher", default=None, help="source teacher (default: the adapted model's parent)")
+    r.add_argument("--input", required=True, help="image file or folder of images (png, jpg, jpeg, webp)")
+    r.add_argument("--output", required=True, type=Path, help="output folder (created); one PNG per input")
+    r.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
     add_dataclass_args(r.add_argument_group("projection"), ProjectConfig)
     r.set_defaults(func=_route)
 
-    e = gsub.add_parser("export", help="export a student to TorchScript or ONNX")
+    e = gsub.add_parser("export", help="export a student to TorchScript or ONNX", formatter_class=_FMT,
+                        description="Trace a GPD student at its training resolution for deployment (feed images of "
+                        "that size).\nTorchScript needs nothing extra; ONNX needs the onnx package.\n\n"
+                        "  gandistill gpd export --model runs/student/model --export torchscript")
     e.add_argument("--model", required=True, help="student model directory")
-    e.add_argument("--export", default="torchscript", choices=["torchscript", "onnx"])
-    e.add_argument("--out", default=None, help="output file (default: inside the model directory)")
+    e.add_argument("--export", default="torchscript", choices=["torchscript", "onnx"],
+                   help="format: torchscript (student.ts.pt) or onnx (student.onnx) (default: torchscript)")
+    e.add_argument("--out", default=None, help="output file (default: student.ts.pt or student.onnx inside the "
+                   "model directory)")
     e.set_defaults(func=_export)
 
 

@@ -12,7 +12,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     from ..kdit.finetune import FinetuneConfig
 
     p = sub.add_parser("kdit", help="KDIT: distil a teacher into a translator on style-mixed triplets, "
-                       "then fine-tune on limited pairs")
+                       "then fine-tune on limited pairs",
+                       description="KDIT (Wang et al., ICLR 2022): first `distill` the teacher into an I2I "
+                       "(image/segmentation → image) or X2I (text/audio → image) student on style-mixed "
+                       "triplets, with no data; then `finetune` it on a few real pairs. See docs/kdit.md.")
     ksub = p.add_subparsers(dest="kdit_command", metavar="ACTION")
     p.set_defaults(func=lambda a: p.print_help() or 1)
     for name, cls, func, desc in (

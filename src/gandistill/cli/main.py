@@ -13,7 +13,7 @@ from .. import __version__
 from ..errors import GandistillError
 
 # Modules that add sub-commands, in the order shown by --help.
-STAGES = ["data", "teacher", "triplets", "kdit", "gpd", "evaluate", "translate", "demo"]
+STAGES = ["data", "teacher", "triplets", "kdit", "gpd", "evaluate", "translate", "serve", "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,9 @@ from ..config import add_dataclass_args, from_args, from_dict, read_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("teacher", help="train, sample or import a StyleGAN2 teacher")
+    p = sub.add_parser("teacher", help="train, sample or import a StyleGAN2 teacher",
+                       description="The StyleGAN2 teacher every method starts from: train one on an image folder "
+                       "(or toyfaces), import a pretrained one, or render samples and style-mixing grids from it.")
     tsub = p.add_subparsers(dest="teacher_command", metavar="ACTION")
     p.set_defaults(func=lambda a: p.print_help() or 1)
 
@@ -27,17 +29,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_dataclass_args(t.add_argument_group("architecture"), StyleGAN2Config)
     t.set_defaults(func=_train)
 
-    s = tsub.add_parser("sample", help="images for given seeds, and a style-mixing grid")
-    s.add_argument("--model", required=True, help="teacher model directory (…/model)")
-    s.add_argument("--out", required=True, type=Path, help="output folder")
-    s.add_argument("--seeds", default="0-15", help="seeds, e.g. 0-15,42")
-    s.add_argument("--psi", type=float, default=1.0, help="truncation ψ (1 = none)")
-    s.add_argument("--noise-mode", default="const", choices=["const", "random", "none"])
-    s.add_argument("--mix-rows", default=None, help="row seeds of a style-mixing grid (source of the coarse layers ws[:k])")
-    s.add_argument("--mix-cols", default=None, help="column seeds of the style-mixing grid (source of the fine layers ws[k:])")
-    s.add_argument("--crossover", type=int, default=None, help="first ws layer taken from the column seed "
-                   "(default num_ws/2)")
-    s.add_argument("--device", default="auto")
+    s = tsub.add_parser("sample", help="images for given seeds, and a style-mixing grid",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        description="Render one PNG per seed (seedNNNN.png) and grid.png; with --mix-rows/--mix-cols\n"
+                        "also a style-mixing grid stylemix-k<K>.png.\n\n"
+                        "  gandistill teacher sample --model runs/teacher/model --out samples --seeds 0-15 --psi 0.7\n"
+                        "  gandistill teacher sample --model runs/teacher/model --out samples --mix-rows 0-3 "
+                        "--mix-cols 10-15 --crossover 4")
+    s.add_argument("--model", required=True, help="teacher model directory (…/model, with config.json + model.safetensors)")
+    s.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    s.add_argument("--seeds", default="0-15", help="seeds: comma-separated integers and inclusive ranges, e.g. 0-15,42 (default: 0-15)")
+    s.add_argument("--psi", type=float, default=1.0, help="truncation ψ: 1 = none, smaller = closer to the average image, typically 0.5-1 "
+                   "(default: 1.0)")
+    s.add_argument("--noise-mode", default="const", choices=["const", "random", "none"],
+                   help="synthesis noise: const (the model's fixed noise maps, reproducible), random (fresh per image) or none (default: const)")
+    s.add_argument("--mix-rows", default=None, help="row seeds of a style-mixing grid, same format as --seeds "
+                   "(source of the coarse layers ws[:k]; default: 0-3 when --mix-cols is given)")
+    s.add_argument("--mix-cols", default=None, help="column seeds of the style-mixing grid "
+                   "(source of the fine layers ws[k:]; default: 10-13 when --mix-rows is given)")
+    s.add_argument("--crossover", type=int, default=None, help="first ws layer taken from the column seed, "
+                   "0 … num_ws (default: num_ws/2)")
+    s.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
     s.set_defaults(func=_sample)
 
     try:

@@ -19,12 +19,12 @@ def add_import_parser(teacher_subparsers: argparse._SubParsersAction) -> argpars
                     "stylegan2-ada-pytorch / stylegan3 --cfg=stylegan2 .pkl) into a teacher model "
                     "directory. NVlabs pickles are read with a restricted unpickler that never runs "
                     "the code stored in them.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("file", type=Path, help="checkpoint to import (.pt or .pkl; recognised by content)")
     p.add_argument("--out", type=Path, required=True, help="model directory to write")
     p.add_argument("--which", choices=["g_ema", "g"], default="g_ema",
-                   help="generator to import: the EMA generator or the training one")
+                   help="generator to import: g_ema (the EMA generator, for sampling) or g "
+                   "(the training one) (default: g_ema)")
     p.add_argument("--force", action="store_true", help="overwrite a model already in --out")
     p.add_argument("--dry-run", action="store_true", help="read and check the file, write nothing")
     p.set_defaults(func=run_import)

@@ -73,17 +73,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "  gandistill translate --model runs/ft-text/model --text \"a smiling face\" --output out/\n"
                        "  gandistill translate --model runs/ft-audio/model --audio clip.wav --output out/")
     p.add_argument("--model", required=True, help="student model directory (config.json + model.safetensors)")
-    p.add_argument("--input", nargs="+", help="input image(s), label map(s) or folder(s)")
-    p.add_argument("--reference", help="appearance reference image (I2I; default: seeded noise)")
-    p.add_argument("--k", type=int, default=None, help="crossover: ws rows ≥ k come from the reference (I2I)")
-    p.add_argument("--text", action="append", help="caption (repeat for several)")
-    p.add_argument("--audio", nargs="+", help="WAV file(s) or folder(s)")
-    p.add_argument("--samples", type=int, default=1, help="images per caption / clip (different noise)")
-    p.add_argument("--output", required=True, help="output folder")
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--input", nargs="+", help="I2I models: input image(s), label map(s) (integer-index PNG) or "
+                   "folder(s) of them")
+    p.add_argument("--reference", help="I2I: appearance reference image (default: appearance from "
+                   "seeded noise)")
+    p.add_argument("--k", type=int, default=None, help="I2I: crossover layer, ws rows ≥ k come from the reference, "
+                   "0 … num_ws (default: the model's own)")
+    p.add_argument("--text", action="append", help="text models: a caption in quotes (repeat for several)")
+    p.add_argument("--audio", nargs="+", help="audio models: WAV file(s) (16 kHz mono) or folder(s) of them")
+    p.add_argument("--samples", type=int, default=1, help="text/audio models: images per caption or clip, each with "
+                   "different noise (default: 1)")
+    p.add_argument("--output", required=True, help="output folder (created); one PNG per input")
+    p.add_argument("--batch", type=int, default=16, help="inputs per forward pass (default: 16)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the appearance / noise (default: 0)")
+    p.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--export", choices=["torchscript", "onnx"], default=None,
                    help="GPD students: write the network for deployment into --output (student.ts.pt / student.onnx) "
                    "instead of translating")

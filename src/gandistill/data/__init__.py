@@ -1,4 +1,4 @@
-"""Datasets: image folders, paired folders, label maps, audio clips, and the procedural ``toyfaces``.
+"""Datasets: image folders, paired folders, label maps, audio clips, the procedural ``toyfaces``, face alignment.
 
 Names are imported lazily so that ``gandistill data toyfaces`` does not pay for importing torch.
 """
@@ -31,6 +31,9 @@ _EXPORTS = {
     "toyfaces_arrays": ".toyfaces",
     "SEG_CLASSES": ".toyfaces",
     "seg_to_rgb": ".toyfaces",
+    "align_face": ".align",
+    "align_folder": ".align",
+    "detect_landmarks": ".align",
 }
 
 __all__ = sorted(_EXPORTS)

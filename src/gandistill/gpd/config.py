@@ -14,8 +14,8 @@ from ..utils.engine import RunOptions
 @dataclass
 class AdaptConfig(RunOptions):
     out: str = field("runs/gpd-adapt", help="run directory (config, checkpoints, samples, logs, model)")
-    teacher: str = field("", help="source teacher model directory (G_T, D_T)")
-    target: str = field("", help="folder with the few (≤10) target-domain images")
+    teacher: str = field("", help="source teacher model directory (G_T, D_T); required")
+    target: str = field("", help="folder with the few (≤10) target-domain images; required")
     max_targets: int = field(10, help="GPD is few-shot: more targets than this gives a warning")
     steps: int = field(300, help="optimisation steps")
     batch: int = field(4, help="latents and target images per step (≥2: CDC compares the latents of a batch)")
@@ -25,9 +25,9 @@ class AdaptConfig(RunOptions):
     r1_gamma: float | None = field(None, help="R1 weight; default 0.0002·res²/batch")
     r1_interval: int = field(4, help="lazy R1: apply every N steps (0 disables)")
     cdc_weight: float = field(100.0, help="cross-domain distance consistency weight (0 = plain fine-tuning)")
-    cdc_layers: list[int] | None = field(None, help="synthesis blocks whose activations CDC compares "
+    cdc_layers: list[int] | None = field(None, help="comma-separated synthesis blocks whose activations CDC compares "
                                          "(default: every block)")
-    freeze_g: list[int] = field([], help="synthesis blocks kept frozen (0 = the 4×4 block)")
+    freeze_g: list[int] = field([], help="comma-separated synthesis blocks kept frozen (0 = the 4×4 block)")
     freeze_d: int = field(0, help="freeze D's fromRGB and first N-1 blocks (FreezeD); 0 = none")
     augment: Literal["none", "diffaug", "ada"] = field("diffaug", help="discriminator augmentation")
     diffaug_policy: str = field("color,translation,cutout", help="DiffAugment ops (strong by default)")
@@ -59,13 +59,13 @@ class ProjectConfig:
 
 @dataclass
 class AnchorsConfig(ProjectConfig):
-    adapted: str = field("", help="adapted model directory (output of gpd adapt)")
+    adapted: str = field("", help="adapted model directory (output of gpd adapt); required")
     teacher: str | None = field(None, help="source teacher directory (default: the one the adapted model names)")
-    data: str = field("", help="paired folder (A/ source, B/ target) or a folder of target images")
+    data: str = field("", help="paired folder (A/ source, B/ target) or a folder of target images; required")
     mode: Literal["auto", "paired", "target"] = field("auto", help="paired: project A into G_T; target: "
                                                       "project the images into G_target")
     out: str = field("", help="output file (default <adapted>/../anchors.safetensors)")
-    device: str = field("auto", help="auto|cpu|cuda")
+    device: str = field("auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N")
 
 
 @dataclass
@@ -90,9 +90,9 @@ class StudentConfig:
 @dataclass
 class DistillConfig(RunOptions, PairsConfig, StudentConfig):
     out: str = field("runs/gpd-student", help="run directory")
-    adapted: str = field("", help="adapted model directory (gpd adapt)")
+    adapted: str = field("", help="adapted model directory (gpd adapt); required")
     teacher: str | None = field(None, help="source teacher (default: the adapted model's parent)")
-    anchors: str = field("", help="anchors file (gpd anchors)")
+    anchors: str = field("", help="anchors file (gpd anchors); required")
     kd: Literal["none", "direct", "anchor"] = field("anchor", help="none: real pairs only (pix2pix); "
                                                     "direct: generated pairs as data; anchor: anchor-based KD")
     steps: int = field(1000, help="optimisation steps")
@@ -104,6 +104,9 @@ class DistillConfig(RunOptions, PairsConfig, StudentConfig):
     w_adv: float = field(0.1, help="adversarial weight (0 disables the discriminator)")
     w_direct: float = field(10.0, help="generated pairs: trust-weighted L1 (+ perceptual) weight")
     w_rel: float = field(1.0, help="anchor-relative term weight λ_rel")
+    rel_anchor: Literal["real", "twin"] = field("real", help="anchor end of the anchor-relative term: the real "
+                                                "pair (x_a, y_a), or its generated twin (G_T(w_a), G_target(w_a)), "
+                                                "whose differences to generated pairs cancel the teacher's own bias")
     omega_min: float = field(0.1, help="lowest trust weight ω for generated pairs far from anchors")
     tau: float | None = field(None, help="anchor distance scale τ (None: median nearest-anchor distance)")
     phi: Literal["auto", "lpips", "dfeat"] = field("auto", help="fixed feature extractor φ (auto: LPIPS if "

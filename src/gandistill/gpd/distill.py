@@ -25,6 +25,7 @@ from ..utils.images import save_grid
 from ..utils.engine import run_loop
 from .anchors import Anchors, load_generators
 from .config import DistillConfig
+from .common import NOISE_MODE
 from .kd import TERMS, KDBatch, anchor_posterior, latent_distance, pixels_and, trust_weight
 from .networks import TRANSLATORS, PatchDiscriminator, PatchGANConfig, TranslatorConfig
 from .pairs import PairStream
@@ -99,6 +100,12 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
     phi_net, phi_name = feature_extractor(cfg.phi, target.D, device)
     phi = pixels_and(phi_net)
     ax, ay, aws = anchors.x.to(device), anchors.y.to(device), anchors.ws.to(device)
+    if cfg.rel_anchor == "twin":  # the teacher's own pair at each anchor latent
+        with torch.no_grad():
+            rel_x = G_T.synthesis(aws, noise_mode=NOISE_MODE)
+            rel_y = G_target.synthesis(aws, noise_mode=NOISE_MODE)
+    else:
+        rel_x, rel_y = ax, ay
     sampler = InfiniteSampler(len(anchors), seed=cfg.seed)
     stream = PairStream(G_T, G_target, aws, cfg, batch=cfg.gen_batch)
     tau = cfg.tau if cfg.tau is not None else auto_tau(stream, aws)
@@ -153,7 +160,7 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
             b.omega = trust_weight(dist, tau, cfg.omega_min) if cfg.kd == "anchor" else None
             if cfg.kd == "anchor":
                 b.post = anchor_posterior(dist, tau)
-                b.anchor_y, b.s_anchor = ay, S(ax)
+                b.anchor_y, b.s_anchor = rel_y, S(rel_x)
                 stats["kd/omega_mean"] = float(b.omega.mean())
         total = torch.zeros((), device=device)
         for name, (fn, weight) in active.items():

@@ -57,8 +57,8 @@ class KDBatch:
     s_gen: torch.Tensor | None = None  # S(x_gen)
     omega: torch.Tensor | None = None  # [B] trust weights of the generated pairs
     post: torch.Tensor | None = None   # [B, A] p(a|w)
-    anchor_y: torch.Tensor | None = None  # [A, ...] real targets y_a of every anchor
-    s_anchor: torch.Tensor | None = None  # [A, ...] S(x_a) for every anchor
+    anchor_y: torch.Tensor | None = None  # [A, ...] targets at every anchor: y_a, or G_target(w_a) (twin)
+    s_anchor: torch.Tensor | None = None  # [A, ...] S(x_a), or S(G_T(w_a)) (twin), for every anchor
     disc: Callable[[torch.Tensor], torch.Tensor] | None = None  # PatchGAN on cat(x, y)
     perc_ratio: float = 0.1            # weight of the perceptual part inside the direct term
 

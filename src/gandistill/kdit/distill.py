@@ -54,7 +54,8 @@ class DistillConfig(RunOptions):
     w_adv: float = field(0.05, help="adversarial weight (0 disables the discriminator)")
     r1_gamma: float = field(0.1, help="R1 weight")
     r1_interval: int = field(16, help="lazy R1 interval")
-    adaptor_res: list[int] | None = field(None, help="I2I: resolutions with E_S→G_S adaptors (default all)")
+    adaptor_res: list[int] | None = field(None, help="I2I: comma-separated resolutions with E_S→G_S adaptors "
+                                                     "(default: all)")
     z_dim: int = field(16, help="X2I: size of the noise z_s")
     grid_every: int = field(250, help="write a sample grid every N steps (0 disables)")
     snap_every: int = field(500, help="write training state and model every N steps")

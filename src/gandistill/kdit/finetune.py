@@ -45,7 +45,7 @@ class FinetuneConfig(RunOptions):
                          "text/audio); with --from-scratch only its architecture is used")
     teacher: str | None = field(None, help="teacher directory (default: the one recorded in the student)")
     data: str = field("data/toyfaces", help="dataset folder with metadata.jsonl (DESIGN §3)")
-    n_pairs: int | None = field(None, help="use the first N pairs (limited-data runs)")
+    n_pairs: int | None = field(None, help="use the first N pairs (limited-data runs; default: all)")
     data_start: int = field(0, help="index of the first pair used")
     input_domain: str = field("sketch", help="image modality: input images are <domain>_file_name")
     num_classes: int = field(8, help="seg modality: number of label classes")

@@ -16,10 +16,11 @@ class StyleGAN2Config:
     mapping_layers: int = field(4, help="layers in the mapping network")
     channel_base: int = field(4096, help="channels at resolution r are min(channel_base // r, channel_max)")
     channel_max: int = field(128, help="largest channel count")
-    channels: dict | None = field(None, help='explicit {"resolution": channels} table (overrides base/max)')
+    channels: dict | None = field(None, help='explicit channels per resolution as JSON, e.g. '
+                                             '\'{"4": 128, "8": 128, "16": 64}\' (overrides base/max)')
     mapping_lr_mul: float = field(0.01, help="learning-rate multiplier of the mapping network")
     mbstd_group: int = field(4, help="minibatch-stddev group size in the discriminator")
-    blur_kernel: list[int] = field([1, 3, 3, 1], help="FIR taps for up/down-sampling")
+    blur_kernel: list[int] = field([1, 3, 3, 1], help="comma-separated FIR taps for up/down-sampling")
 
     def __post_init__(self) -> None:
         log2 = math.log2(self.resolution) if self.resolution > 0 else -1

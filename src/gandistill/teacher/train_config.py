@@ -15,11 +15,13 @@ class TeacherTrainConfig:
     data: str = field("toyfaces", help="image folder, or 'toyfaces[:photo|sketch]' for the built-in data")
     data_n: int = field(2000, help="number of toyfaces samples to generate (built-in data only)")
     data_seed: int = field(0, help="seed of the built-in data")
-    max_images: int | None = field(None, help="use at most this many images of the folder (limited-data runs)")
+    max_images: int | None = field(None, help="use at most this many images of the folder (limited-data runs; "
+                                              "default: all)")
     xflip: bool = field(False, help="double the dataset with mirrored copies")
     steps: int = field(2000, help="optimisation steps (each sees `batch` real images)")
     batch: int = field(16, help="total batch size over all processes")
-    batch_gpu: int | None = field(None, help="per-process micro-batch; gradient accumulation makes up the rest")
+    batch_gpu: int | None = field(None, help="per-process micro-batch; gradient accumulation makes up "
+                                             "the rest (default: --batch / processes)")
     lr_g: float = field(0.0025, help="generator learning rate")
     lr_d: float = field(0.0025, help="discriminator learning rate")
     beta2: float = field(0.99, help="Adam beta2 (beta1 is 0)")
@@ -29,22 +31,26 @@ class TeacherTrainConfig:
     pl_interval: int = field(4, help="lazy path-length regularisation interval")
     style_mixing: float = field(0.9, help="probability of style-mixing regularisation")
     ema_kimg: float | None = field(None, help="EMA half-life in thousands of images; default batch·10/32")
-    ema_rampup: float | None = field(0.05, help="EMA ramp-up (fraction of images seen), None to disable")
+    ema_rampup: float | None = field(0.05, help="EMA ramp-up as a fraction of the images seen so far; "
+                                                "none disables it")
     augment: Literal["none", "diffaug", "ada"] = field("diffaug", help="discriminator augmentation")
-    diffaug_policy: str = field("color,translation,cutout", help="DiffAugment ops")
+    diffaug_policy: str = field("color,translation,cutout", help="comma-separated DiffAugment ops from "
+                                                                 "color, translation, cutout")
     ada_target: float = field(0.6, help="ADA target for E[sign(D(real))]")
     ada_interval: int = field(4, help="ADA: adjust p every N steps")
     ada_kimg: float = field(100.0, help="ADA: images (in thousands) for p to move by 1")
     seed: int = field(0, help="random seed (per-process seeds derive from it)")
-    device: str = field("auto", help="auto|cpu|cuda")
+    device: str = field("auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N")
     channels_last: bool = field(True, help="channels-last memory format (1.2–1.5× faster on CPU, see benchmarks)")
     compile: bool = field(False, help="torch.compile the networks (slow start, faster steps)")
     log_every: int = field(10, help="write scalars every N steps")
     grid_every: int = field(250, help="write a sample grid every N steps (0 disables)")
     snap_every: int = field(500, help="write training state and model every N steps")
     keep: int = field(3, help="keep the last N training states")
-    resume: str | None = field(None, help="'latest', a state-*.pt file or a run directory")
-    init_from: str | None = field(None, help="model directory to copy weights from (transfer; not a resume)")
+    resume: str | None = field(None, help="continue a run: 'latest' (newest state in --out), a state-*.pt file "
+                                          "or a run directory (default: start fresh)")
+    init_from: str | None = field(None, help="model directory to copy weights from (transfer; not a resume; "
+                                             "default: random initialisation)")
     progress: bool = field(True, help="show a progress bar")
     model: StyleGAN2Config = dataclasses.field(default_factory=StyleGAN2Config, metadata={"cli": False})
 

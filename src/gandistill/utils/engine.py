@@ -30,12 +30,13 @@ class RunOptions:
     """Engine options every :func:`run_loop` stage shares (subclasses may change the defaults)."""
 
     seed: int = field(0, help="random seed")
-    device: str = field("auto", help="auto|cpu|cuda")
+    device: str = field("auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N")
     log_every: int = field(10, help="write scalars every N steps")
     grid_every: int = field(100, help="write a sample grid every N steps (0 disables)")
     snap_every: int = field(200, help="write training state and model every N steps")
     keep: int = field(3, help="keep the last N training states")
-    resume: str | None = field(None, help="'latest', a state-*.pt file or a run directory")
+    resume: str | None = field(None, help="continue a run: 'latest' (newest state in --out), a state-*.pt file "
+                                          "or a run directory (default: start fresh)")
     progress: bool = field(True, help="show a progress bar")
 
 def check_finite(stats: dict[str, float], step: int, out: Path) -> None:
