@@ -8,8 +8,10 @@
 image / seg use the I2I student (seg: E_S's first layer takes the one-hot map, new and random;
 the appearance comes from E_R of the target photo during training — self-reference — or from
 noise with ``--reference noise``); text / audio use the X2I student with a new f_X (MiniLM
-embedding → MLP, or log-mel → CNN) trained with ‖f_X(X) − S_E(image)‖² plus the image losses end
-to end. ``--from-scratch`` builds the same architecture with random weights (the baseline); the
+embedding, centred on the training captions → MLP, or log-mel → CNN) trained with
+‖f_X(X) − S_E(image)‖², while the image losses fine-tune the mapping and synthesis on the target's own
+code S_E(image) (teacher forcing: image losses through f_X collapsed every condition to the mean code,
+see docs/kdit.md). ``--from-scratch`` builds the same architecture with random weights (the baseline); the
 losses, the perceptual extractor (frozen D_T trunk) and the schedule are the same for both.
 """
 from __future__ import annotations
@@ -103,7 +105,9 @@ def finetune_context(student, cond, target: torch.Tensor, w: dict[str, float], p
             c_d = student.S_E(target)
         ctx.conds = [(c_pred, c_d)]
         z = torch.randn(target.shape[0], student.config.z_dim, device=target.device)
-        fake = student(None, z, noise_mode, c=c_pred)
+        # teacher forcing: the image losses see the target's own code, f_X learns only by regression onto it —
+        # through c_pred, L1 to one of many plausible images pulls every condition to the mean code
+        fake = student(None, z, noise_mode, c=c_d)
     ctx.pairs = [(fake, target)]
     if w["adv"]:
         ctx.fake_logits = [D(fake, c_d)]
@@ -133,6 +137,8 @@ def finetune(cfg: FinetuneConfig, dry_run: bool = False, embedder=None) -> Path:
     student = student.to(device).train()
     pairs, cond = prepare_pairs(cfg, student.resolution, device, embedder=embedder)
     target = pairs.target.to(device)
+    if cfg.modality == "text":
+        student.f_X.set_statistics(cond)
     print(f"fine-tuning {type(student).__name__} ({'random init' if cfg.from_scratch else 'distilled'}) on "
           f"{len(pairs)} {cfg.modality}→image pairs from {cfg.data}; device {device}")
     if dry_run:
