@@ -143,7 +143,7 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
             D.requires_grad_(True)
             opt_d.zero_grad(set_to_none=True)
             with torch.no_grad():
-                xs = x_r if gen is None else torch.cat([x_r, gen["x"]])
+                xs = torch.cat([x_r, gen["x"]]) if gen is not None and cfg.adv_generated else x_r
                 fake = torch.cat([xs, S(xs)], 1)
             loss_d = d_logistic(D(torch.cat([x_r, y_r], 1)), D(fake))
             loss_d.backward()
@@ -153,7 +153,7 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
         # --- S: weighted KD terms ---
         opt_s.zero_grad(set_to_none=True)
         b = KDBatch(phi=phi, x_real=x_r, y_real=y_r, s_real=S(x_r), disc=D,
-                    perc_ratio=cfg.w_perc / max(cfg.w_l1, 1e-8))
+                    perc_ratio=cfg.w_perc / max(cfg.w_l1, 1e-8), adv_generated=cfg.adv_generated)
         if gen is not None:
             b.x_gen, b.y_gen, b.s_gen = gen["x"], gen["y"], S(gen["x"])
             dist = latent_distance(gen["ws"], aws)

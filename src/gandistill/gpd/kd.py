@@ -61,6 +61,7 @@ class KDBatch:
     s_anchor: torch.Tensor | None = None  # [A, ...] S(x_a), or S(G_T(w_a)) (twin), for every anchor
     disc: Callable[[torch.Tensor], torch.Tensor] | None = None  # PatchGAN on cat(x, y)
     perc_ratio: float = 0.1            # weight of the perceptual part inside the direct term
+    adv_generated: bool = False        # also judge S(x̃) (generated inputs) by the conditional PatchGAN
 
 
 def _perc(phi: Phi, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -98,9 +99,10 @@ def anchor_relative(b: KDBatch) -> torch.Tensor:
 
 
 def adversarial(b: KDBatch) -> torch.Tensor:
-    """Non-saturating loss of the conditional PatchGAN on the student's outputs (real and generated inputs)."""
+    """Non-saturating loss of the conditional PatchGAN on the student's outputs for real inputs (and for
+    generated inputs with ``adv_generated``)."""
     x, s = b.x_real, b.s_real
-    if b.s_gen is not None:
+    if b.s_gen is not None and b.adv_generated:
         x, s = torch.cat([x, b.x_gen]), torch.cat([s, b.s_gen])
     return g_nonsaturating(b.disc(torch.cat([x, s], 1)))
 
