@@ -10,7 +10,7 @@ from model_tester import ModelTesterMixin
 from gandistill.errors import GandistillError
 from gandistill.gpd import (KDBatch, PatchDiscriminator, PatchGANConfig, ResNetTranslator, TranslatorConfig,
                             UNetTranslator, anchor_posterior, anchor_relative, latent_distance, trust_weight)
-from gandistill.gpd.kd import gen_direct, pixels_and
+from gandistill.gpd.kd import adversarial, gen_direct, pixels_and
 
 
 
@@ -47,6 +47,19 @@ class TestPatchDiscriminator(ModelTesterMixin):
 
     def make_inputs(self):
         return (torch.randn(2, 6, 16, 16, generator=torch.Generator().manual_seed(0)),)
+
+
+def test_adversarial_judges_generated_inputs_only_when_asked():
+    x, s_real = torch.zeros(2, 1, 2, 2), torch.zeros(2, 1, 2, 2)
+    s_gen = torch.ones(3, 1, 2, 2, requires_grad=True)
+    seen = []
+    b = KDBatch(phi=pixels_and(None), x_real=x, y_real=x, s_real=s_real, x_gen=torch.ones(3, 1, 2, 2),
+                s_gen=s_gen, disc=lambda t: seen.append(t.shape[0]) or t.mean(dim=(1, 2, 3)))
+    adversarial(b)
+    assert seen == [2]  # real-input outputs only: generated input photos would give fakes away
+    b.adv_generated = True
+    adversarial(b).backward()
+    assert seen[-1] == 5 and s_gen.grad is not None and s_gen.grad.abs().sum() > 0
 
 
 def test_translator_rejects_bad_sizes():
