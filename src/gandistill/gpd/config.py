@@ -103,8 +103,8 @@ class DistillConfig(RunOptions, PairsConfig, StudentConfig):
     w_perc: float = field(1.0, help="perceptual (φ features) weight, real and generated pairs")
     w_adv: float = field(0.1, help="adversarial weight (0 disables the discriminator)")
     adv_generated: bool = field(False, help="also show the discriminator the student's outputs for generated "
-                                "inputs G_T(w); off by default: the conditional PatchGAN then tells fakes by "
-                                "their generated input photo alone, which cost 38 FID in docs/gpd.md")
+                                "inputs G_T(w); off by default: the conditional PatchGAN can tell such fakes by "
+                                "their generated input photo alone (see docs/gpd.md)")
     w_direct: float = field(10.0, help="generated pairs: trust-weighted L1 (+ perceptual) weight")
     w_rel: float = field(1.0, help="anchor-relative term weight λ_rel")
     rel_anchor: Literal["real", "twin"] = field("real", help="anchor end of the anchor-relative term: the real "
