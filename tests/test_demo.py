@@ -20,6 +20,10 @@ def test_demo_writes_report_with_every_stage_and_valid_commands(tmp_path):
         assert name in images, name
     for src in images:
         assert (out / src).is_file() and (out / src).stat().st_size > 0, src
+    from PIL import Image
+
+    with Image.open(out / "gpd_adapt_compare.png") as im:
+        assert im.width > 2 * im.height  # two rows (G_T, G_target) of latents, not the grid of 10 targets
     for heading in ("KDIT on 16 held-out pairs", "GPD on 16 held-out photos"):
         assert heading in html
     assert "fid" in html or "metrics unavailable" in html

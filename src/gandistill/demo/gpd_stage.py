@@ -92,7 +92,7 @@ def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -
         save_grid(torch.cat([photos[:8], truth[:8], fake[:8]]), out / "gpd_heldout.png", nrow=8, scale=3)
         table = [["GPD student (anchor KD)", f"{float(ssim(fake, truth).mean()):.3f}",
                   f"{float(l1(fake, truth).mean()):.4f}"]]
-        latest_grid(Path(acfg.out), out / "gpd_adapt_compare.png")
+        latest_grid(Path(acfg.out), "compare-*.png", out / "gpd_adapt_compare.png")
         shutil.copyfile(anchors.with_suffix(".png"), out / "gpd_anchors.png")
         plot_scalars(read_scalars(acfg.out), ["loss/G", "loss/D", "loss/cdc"], out / "gpd_adapt_losses.png",
                      title="GPD adaptation losses (smoothed)")

@@ -2,11 +2,11 @@
 real pairs, and held-out translations before and after the fine-tuning."""
 from __future__ import annotations
 
-import shutil
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 from ..kdit.data import load_pairs
 from ..kdit.distill import DistillConfig, distill
@@ -21,11 +21,14 @@ from ..utils.plot import plot_scalars
 from .run import DemoRun
 
 
-def latest_grid(run_dir: Path, dest: Path) -> bool:
-    """Copy the newest sample grid of a run to ``dest`` (False when the run wrote none)."""
-    grids = sorted((run_dir / "samples").glob("*.png"))
+def latest_grid(run_dir: Path, pattern: str, dest: Path, min_width: int = 480) -> bool:
+    """Copy the newest ``samples/<pattern>`` grid of a run to ``dest``, enlarged (nearest) to at least
+    ``min_width`` pixels so 32 px tiles stay visible; False when the run wrote none."""
+    grids = sorted((run_dir / "samples").glob(pattern))
     if grids:
-        shutil.copyfile(grids[-1], dest)
+        img = Image.open(grids[-1])
+        scale = max(1, -(-min_width // img.width))
+        img.resize((img.width * scale, img.height * scale), Image.NEAREST).save(dest)
     return bool(grids)
 
 
@@ -54,8 +57,8 @@ def run_kdit(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) 
                        "gandistill triplets --teacher runs/teacher256/model --out triplets --n 64 --preview-k 7,9,11")
     run.report.command("KDIT distillation", f"gandistill kdit distill --teacher {teacher_dir} --student i2i "
                        f"--out {dcfg.out} --steps {dcfg.steps} --batch {dcfg.batch}",
-                       "torchrun --nproc_per_node=8 -m gandistill.cli.main kdit distill --teacher runs/teacher256/model "
-                       "--student i2i --out runs/kdit-i2i --steps 50000 --batch 32")
+                       "gandistill kdit distill --teacher runs/teacher256/model --student i2i --out runs/kdit-i2i "
+                       "--steps 50000 --batch 32 --device cuda")
 
     with run.stage("KDIT fine-tuning"):
         fcfg = FinetuneConfig(out=str(out / "kdit-finetune"), modality="image", student=str(distilled),
@@ -88,7 +91,7 @@ def run_kdit(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) 
             u8 = to_uint8(fake)
             table.append([name, f"{float(ssim(u8, real).mean()):.3f}", f"{float(l1(u8, real).mean()):.4f}"])
         save_grid(torch.cat(rows), out / "kdit_heldout.png", nrow=8, scale=3)
-        latest_grid(Path(dcfg.out), out / "kdit_distill_samples.png")
+        latest_grid(Path(dcfg.out), "distill-*.png", out / "kdit_distill_samples.png")
         plot_scalars(read_scalars(dcfg.out), ["loss/l1", "loss/perceptual", "loss/latent", "loss/gen_kd"],
                      out / "kdit_distill_losses.png", title="KDIT distillation losses (smoothed)")
         plot_scalars(read_scalars(fcfg.out), ["loss/l1", "loss/perceptual", "loss/G_total"],
