@@ -4,7 +4,7 @@
          → KDIT: triplets → data-free I2I distillation → sketch → photo fine-tuning on 50 pairs
          → GPD: adapt to 10 sketches → anchors → anchor-based distillation → photo → sketch translation
 
-    gandistill demo            # ~12 minutes on a 2-core CPU
+    gandistill demo            # ~9 minutes on a 2-core CPU
     gandistill demo --fast     # under a minute: a smoke run
 
 Each stage writes into its own folder under ``--out`` and is reused when the demo runs again with
