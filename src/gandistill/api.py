@@ -65,7 +65,7 @@ def _is_paths(x: Any) -> bool:
 
 
 def _expand(paths: PathLike | Sequence[PathLike], kind: str = "image") -> list[Path]:
-    from .kdit.translate import expand_inputs
+    from .data.inputs import expand_inputs
 
     return expand_inputs([paths] if isinstance(paths, (str, Path)) else list(paths), kind)
 
@@ -103,14 +103,9 @@ def load_images(inputs: ImageInput, resolution: int | None = None, channels: int
     torch.Size([1, 3, 16, 16])
     """
     if _is_paths(inputs):
-        from .data.images import load_image, resize_square
+        from .data.inputs import load_image_batch
 
-        arrs = []
-        for f in _expand(inputs):  # type: ignore[arg-type]
-            a = load_image(f, channels)
-            a = resize_square(a, resolution) if resolution else a
-            arrs.append(a if a.ndim == 3 else a[..., None])
-        x = torch.from_numpy(np.stack(arrs)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        x = load_image_batch(_expand(inputs), resolution, channels)  # type: ignore[arg-type]
     else:
         x = _to_nchw(torch.as_tensor(inputs))
     if x.shape[1] == 1 and channels == 3:

@@ -153,13 +153,14 @@ def _distill(args) -> int:
 def _route(args) -> int:
     from ..gpd.anchors import load_generators
     from ..gpd.config import ProjectConfig
-    from ..gpd.translate import _input_files, load_batch, teacher_route
+    from ..data.inputs import expand_inputs, load_image_batch
+    from ..gpd.translate import teacher_route
     from ..utils.dist import resolve_device
     from ..utils.images import make_grid, save_image, to_uint8
 
     src, tgt = load_generators(args.adapted, args.teacher, resolve_device(args.device))
-    files = _input_files(args.input)
-    x = load_batch(files, src.config.resolution, src.config.img_channels).to(next(src.parameters()).device)
+    files = expand_inputs(args.input)
+    x = load_image_batch(files, src.config.resolution, src.config.img_channels).to(next(src.parameters()).device)
     y, q = teacher_route(src.G, tgt.G, x, from_args(ProjectConfig, args), D_T=src.D, progress=True)
     args.output.mkdir(parents=True, exist_ok=True)
     for f, img in zip(files, to_uint8(y)):

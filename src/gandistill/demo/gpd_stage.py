@@ -10,13 +10,11 @@ import torch
 
 from ..gpd import AdaptConfig, AnchorsConfig, DistillConfig, adapt, compute_anchors, distill
 from ..gpd.translate import translate_gpd
-from ..data import load_image
 from ..metrics import l1, ssim
 from ..utils.images import save_grid
 from ..utils.logging import read_scalars
 from ..utils.plot import plot_scalars
-from .kdit_stage import latest_grid
-from .run import DemoRun
+from .run import DemoRun, latest_grid, read_uint8
 
 N_SHOTS = 10
 
@@ -27,10 +25,6 @@ def _copy_pairs(pairs_dir: Path, dest: Path, names: list[str]) -> None:
         (dest / side).mkdir(parents=True, exist_ok=True)
         for name in names:
             shutil.copyfile(pairs_dir / domain / name, dest / side / name)
-
-
-def _stack(files: list[Path]) -> torch.Tensor:
-    return torch.stack([torch.from_numpy(load_image(f).copy()).permute(2, 0, 1) for f in files])
 
 
 def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -> None:
@@ -44,12 +38,7 @@ def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -
         acfg = AdaptConfig(out=str(out / "gpd-adapt"), teacher=str(teacher_dir), target=str(shots / "B"),
                            steps=cfg.adapt_steps, grid_every=max(1, cfg.adapt_steps // 2),
                            snap_every=max(1, cfg.adapt_steps // 2), seed=cfg.seed, device=cfg.device, log_every=5)
-
-        def train_adapt(resume: str | None) -> None:
-            acfg.resume = resume
-            adapt(acfg)
-
-        fp = run.train("gpd-adapt", Path(acfg.out), acfg.steps, {**asdict(acfg), "after": teacher_fp}, train_adapt)
+        fp = run.train("gpd-adapt", acfg, adapt, after=teacher_fp)
     adapted = Path(acfg.out) / "model"
     run.report.command("GPD adaptation", f"gandistill gpd adapt --teacher {teacher_dir} --target {shots / 'B'} "
                        f"--out {acfg.out} --steps {acfg.steps}",
@@ -72,12 +61,7 @@ def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -
         scfg = DistillConfig(out=str(out / "gpd-student"), adapted=str(adapted), anchors=str(anchors), kd="anchor",
                              depth=min(4, cfg.resolution.bit_length() - 2), steps=cfg.gpd_steps, grid_every=max(1, cfg.gpd_steps // 2),
                              snap_every=max(1, cfg.gpd_steps // 2), seed=cfg.seed, device=cfg.device, log_every=5)
-
-        def train_student(resume: str | None) -> None:
-            scfg.resume = resume
-            distill(scfg)
-
-        run.train("gpd-distill", Path(scfg.out), scfg.steps, {**asdict(scfg), "after": fp}, train_student)
+        run.train("gpd-distill", scfg, distill, after=fp)
     student = Path(scfg.out) / "model"
     run.report.command("GPD distillation", f"gandistill gpd distill --adapted {adapted} --anchors {anchors} "
                        f"--kd anchor --out {scfg.out} --steps {scfg.steps}",
@@ -86,9 +70,9 @@ def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -
 
     with run.stage("GPD translation"):
         written = translate_gpd(student, test / "A", out / "gpd-translated", device=cfg.device)
-        photos = _stack(sorted((test / "A").glob("*.png")))
-        truth = _stack(sorted((test / "B").glob("*.png")))
-        fake = _stack(sorted(written))
+        photos = read_uint8(sorted((test / "A").glob("*.png")))
+        truth = read_uint8(sorted((test / "B").glob("*.png")))
+        fake = read_uint8(sorted(written))
         save_grid(torch.cat([photos[:8], truth[:8], fake[:8]]), out / "gpd_heldout.png", nrow=8, scale=3)
         table = [["GPD student (anchor KD)", f"{float(ssim(fake, truth).mean()):.3f}",
                   f"{float(l1(fake, truth).mean()):.4f}"]]

@@ -2,11 +2,9 @@
 real pairs, and held-out translations before and after the fine-tuning."""
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from PIL import Image
 
 from ..kdit.data import load_pairs
 from ..kdit.distill import DistillConfig, distill
@@ -18,18 +16,7 @@ from ..teacher import Generator
 from ..utils.images import save_grid, to_uint8
 from ..utils.logging import read_scalars
 from ..utils.plot import plot_scalars
-from .run import DemoRun
-
-
-def latest_grid(run_dir: Path, pattern: str, dest: Path, min_width: int = 480) -> bool:
-    """Copy the newest ``samples/<pattern>`` grid of a run to ``dest``, enlarged (nearest) to at least
-    ``min_width`` pixels so 32 px tiles stay visible; False when the run wrote none."""
-    grids = sorted((run_dir / "samples").glob(pattern))
-    if grids:
-        img = Image.open(grids[-1])
-        scale = max(1, -(-min_width // img.width))
-        img.resize((img.width * scale, img.height * scale), Image.NEAREST).save(dest)
-    return bool(grids)
+from .run import DemoRun, latest_grid
 
 
 def run_kdit(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -> None:
@@ -44,13 +31,7 @@ def run_kdit(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) 
         dcfg = DistillConfig(out=str(out / "kdit-distill"), teacher=str(teacher_dir), student="i2i",
                              steps=cfg.kdit_steps, grid_every=max(1, cfg.kdit_steps // 2),
                              snap_every=max(1, cfg.kdit_steps // 2), **common)
-
-        def train_distill(resume: str | None) -> None:
-            dcfg.resume = resume
-            distill(dcfg)
-
-        fp = run.train("kdit-distill", Path(dcfg.out), dcfg.steps, {**asdict(dcfg), "after": teacher_fp},
-                       train_distill)
+        fp = run.train("kdit-distill", dcfg, distill, after=teacher_fp)
     distilled = Path(dcfg.out) / "model"
     k_lo, k_hi = t.k.min().item(), t.k.max().item()
     run.report.command("triplets", f"gandistill triplets --teacher {teacher_dir} --out {out / 'triplets'} --n 16",
@@ -65,12 +46,7 @@ def run_kdit(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) 
                               data=str(pairs_dir), n_pairs=cfg.finetune_pairs, steps=cfg.finetune_steps,
                               grid_every=max(1, cfg.finetune_steps // 2), snap_every=max(1, cfg.finetune_steps // 2),
                               **common)
-
-        def train_finetune(resume: str | None) -> None:
-            fcfg.resume = resume
-            finetune(fcfg)
-
-        run.train("kdit-finetune", Path(fcfg.out), fcfg.steps, {**asdict(fcfg), "after": fp}, train_finetune)
+        run.train("kdit-finetune", fcfg, finetune, after=fp)
     tuned = Path(fcfg.out) / "model"
     run.report.command("KDIT fine-tuning", f"gandistill kdit finetune --modality image --student {distilled} "
                        f"--data {pairs_dir} --n-pairs {fcfg.n_pairs} --out {fcfg.out} --steps {fcfg.steps} "

@@ -7,13 +7,18 @@ import json
 import shutil
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+from PIL import Image
+
+from ..data.inputs import load_image_batch
 from ..errors import GandistillError
 from ..io.atomic import atomic_write_text
 from ..io.state import list_states
+from ..utils.images import to_uint8
 from ..utils.logging import OverallProgress
 from .report import Report
 
@@ -58,21 +63,38 @@ class DemoRun:
                                                        indent=1))
         return fp
 
-    def train(self, key: str, run_dir: Path, steps: int, settings: Any, fn: Callable[[str | None], Any]) -> str:
-        """Run a resumable training stage unless already finished with the same ``settings``.
+    def train(self, key: str, cfg: Any, fn: Callable[[Any], Any], after: str = "") -> str:
+        """Run ``fn(cfg)`` — a resumable training stage writing ``cfg.out`` — unless it already finished with
+        the same options and the same upstream stage (``after``, its fingerprint).
 
         An earlier run with other settings is deleted; one that was interrupted resumes from its last
-        state. Returns the stage fingerprint (later stages include it in their settings so they are
-        redone when this one changes)."""
+        state. Returns this stage's fingerprint, for the stages that build on it."""
+        settings = {**asdict(cfg), "after": after}
         if self.is_done(key, settings):
             return fingerprint(settings)
-        m = self.marker(key)
-        if m.is_file() and run_dir.exists():  # finished before, with other settings
+        run_dir = Path(cfg.out)
+        if self.marker(key).is_file() and run_dir.exists():  # finished before, with other settings
             shutil.rmtree(run_dir)
+        cfg.resume = "latest" if list_states(run_dir / "checkpoints") else None
+        fn(cfg)
         states = list_states(run_dir / "checkpoints")
-        fn("latest" if states else None)
-        states = list_states(run_dir / "checkpoints")
-        if not states or states[-1][0] < steps:
-            raise GandistillError(f"the demo stopped during {key} (step {states[-1][0] if states else 0} of {steps});"
-                                  " run the same command again to continue from there")
+        if not states or states[-1][0] < cfg.steps:
+            raise GandistillError(f"the demo stopped during {key} (step {states[-1][0] if states else 0} of "
+                                  f"{cfg.steps}); run the same command again to continue from there")
         return self.mark_done(key, settings)
+
+
+def latest_grid(run_dir: Path, pattern: str, dest: Path, min_width: int = 480) -> bool:
+    """Copy the newest ``samples/<pattern>`` grid of a run to ``dest``, enlarged (nearest) to at least
+    ``min_width`` pixels so 32 px tiles stay visible; False when the run wrote none."""
+    grids = sorted((run_dir / "samples").glob(pattern))
+    if grids:
+        img = Image.open(grids[-1])
+        scale = max(1, -(-min_width // img.width))
+        img.resize((img.width * scale, img.height * scale), Image.NEAREST).save(dest)
+    return bool(grids)
+
+
+def read_uint8(files: list[Path]) -> torch.Tensor:
+    """Image files of one size → uint8 ``[N, 3, H, W]`` (what the pixel metrics and grids take)."""
+    return to_uint8(load_image_batch(files))

@@ -1,12 +1,10 @@
 """Demo stages 1–4: built-in data, the StyleGAN2 teacher, its samples and its FID/KID."""
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
-import torch
 
-from ..data import generate_toyfaces, load_image
+from ..data import generate_toyfaces
 from ..teacher import Generator, StyleGAN2Config
 from ..teacher.sample import sample_seeds, style_mix_grid
 from ..teacher.train import train_teacher
@@ -14,7 +12,7 @@ from ..teacher.train_config import TeacherTrainConfig
 from ..utils.images import make_grid, save_grid, save_image, to_uint8
 from ..utils.logging import read_scalars
 from ..utils.plot import plot_scalars
-from .run import DemoRun
+from .run import DemoRun, read_uint8
 
 
 def run_data(run: DemoRun) -> tuple[Path, Path]:
@@ -46,13 +44,8 @@ def run_teacher(run: DemoRun, data_dir: Path) -> tuple[Path, str]:
     """Train (or reuse) the teacher; returns its model directory and the stage fingerprint."""
     tcfg = teacher_config(run.cfg, data_dir / "photo", run.out / "teacher")
     run_dir = Path(tcfg.out)
-
-    def train(resume: str | None) -> None:
-        tcfg.resume = resume
-        train_teacher(tcfg)
-
     with run.stage("teacher"):
-        fp = run.train("teacher", run_dir, tcfg.steps, asdict(tcfg), train)
+        fp = run.train("teacher", tcfg, train_teacher)
     m = tcfg.model
     run.report.command("teacher", f"gandistill teacher train --out {tcfg.out} --data {tcfg.data} --resolution "
                        f"{m.resolution} --steps {tcfg.steps} --batch {tcfg.batch} --z-dim {m.z_dim} --w-dim {m.w_dim} "
@@ -79,8 +72,7 @@ def run_samples(run: DemoRun, data_dir: Path, teacher_dir: Path) -> int:
         save_grid(style_mix_grid(G, [0, 1, 2, 3], [10, 11, 12, 13, 14], crossover=k), out / "style_mixing.png",
                   nrow=6, scale=2)
         reals = sorted((data_dir / "photo").glob("*.png"))[:32]
-        real_batch = torch.stack([torch.from_numpy(load_image(p).copy()).permute(2, 0, 1) for p in reals])
-        save_image(make_grid(real_batch, nrow=8), out / "real_samples.png", scale=2)
+        save_image(make_grid(read_uint8(reals), nrow=8), out / "real_samples.png", scale=2)
     run.report.command("sample", f"gandistill teacher sample --model {teacher_dir} --out {out / 'samples'} "
                        f"--seeds 0-31 --mix-rows 0-3 --mix-cols 10-14 --crossover {k}",
                        "gandistill teacher sample --model runs/teacher256/model --out samples --seeds 0-63 --psi 0.7")

@@ -10,45 +10,18 @@ from __future__ import annotations
 import importlib.util
 import warnings
 from pathlib import Path
-from typing import Iterable
 
-import numpy as np
 import torch
 
-from ..data.images import list_images, load_image, resize_square
+from ..data.inputs import expand_inputs, load_image_batch
 from ..errors import DataError, GandistillError
 from ..utils.dist import resolve_device
-from ..utils.images import make_grid, save_image, to_float, to_uint8
+from ..utils.images import make_grid, save_image, to_uint8
 from ..utils.logging import progress_bar
 from .common import NOISE_MODE
 from .config import ProjectConfig
 from .networks import load_translator
 from .project import project
-
-
-def _input_files(inputs: str | Path | Iterable[str | Path]) -> list[Path]:
-    items = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
-    files: list[Path] = []
-    for item in items:
-        p = Path(item)
-        if p.is_dir():
-            found = list_images(p)
-            if not found:
-                raise DataError(f"no images (png/jpg/jpeg/webp) in {p}")
-            files += found
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise DataError(f"input {p} does not exist")
-    if not files:
-        raise DataError("no input images given")
-    return files
-
-
-def load_batch(files: list[Path], resolution: int, channels: int) -> torch.Tensor:
-    arrs = [resize_square(load_image(f, channels), resolution) for f in files]
-    arrs = [a if a.ndim == 3 else a[..., None] for a in arrs]
-    return to_float(torch.from_numpy(np.stack(arrs)).permute(0, 3, 1, 2))
 
 
 @torch.no_grad()
@@ -63,14 +36,14 @@ def translate_gpd(model_dir: str | Path, inputs, output: str | Path, batch_size:
     res = resolution or S.config.resolution
     if res % S.multiple:
         raise GandistillError(f"resolution {res} must be divisible by {S.multiple} for this student")
-    files = _input_files(inputs)
+    files = expand_inputs(inputs)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     bar = progress_bar(len(files), desc="translate", enabled=progress)
     for i in range(0, len(files), batch_size):
         chunk = files[i:i + batch_size]
-        y = to_uint8(S(load_batch(chunk, res, S.config.in_channels).to(dev)))
+        y = to_uint8(S(load_image_batch(chunk, res, S.config.in_channels).to(dev)))
         for f, img in zip(chunk, y):
             path = out / f"{f.stem}.png"
             save_image(make_grid(img[None], nrow=1, pad=0), path)

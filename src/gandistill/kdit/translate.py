@@ -10,39 +10,18 @@ outputs are PNGs named after the inputs (``text-000.png`` … for captions).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import torch
 
 from ..data.audio import load_wav
-from ..data.images import list_images, load_image, resize_square
+from ..data.inputs import expand_inputs, load_image_batch
 from ..data.labels import load_label_map
 from ..errors import DataError
-from ..utils.images import make_grid, save_image, to_float
+from ..utils.images import make_grid, save_image
 from ..utils.logging import progress_bar
 from .i2i import I2IStudent
 from .x2i import X2IStudent
-
-
-def expand_inputs(paths: Iterable[str | Path], kind: str = "image") -> list[Path]:
-    """Files given directly, plus every image (or .wav) inside given folders, in sorted order."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found = sorted(p.rglob("*.wav")) if kind == "audio" else list_images(p)
-            if not found:
-                raise DataError(f"{p} contains no {'.wav files' if kind == 'audio' else 'images'}")
-            out += found
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise DataError(f"input {p} does not exist")
-    return out
-
-
-def _image_tensor(path: Path, res: int) -> torch.Tensor:
-    return to_float(torch.from_numpy(np.array(resize_square(load_image(path, 3), res))).permute(2, 0, 1))
 
 
 def _save(img: torch.Tensor, path: Path) -> None:
@@ -59,7 +38,7 @@ def translate_images(model: I2IStudent, inputs: list[str | Path], output: str | 
     res = model.resolution
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    ref = _image_tensor(Path(reference), res)[None].to(device) if reference else None
+    ref = load_image_batch([reference], res).to(device) if reference else None
     if k is not None and not 0 <= k <= model.num_ws:
         raise DataError(f"--k must be in 0..{model.num_ws} for this model, got {k}")
     gen = torch.Generator().manual_seed(seed)
@@ -71,7 +50,7 @@ def translate_images(model: I2IStudent, inputs: list[str | Path], output: str | 
             x = torch.stack([torch.from_numpy(load_label_map(f, model.config.num_classes, res).astype(np.int64))
                              for f in chunk])
         else:
-            x = torch.stack([_image_tensor(f, res) for f in chunk])
+            x = load_image_batch(chunk, res)
         z = torch.randn(len(chunk), model.config.teacher.z_dim, generator=gen).to(device)
         y = model(x.to(device), ref.expand(len(chunk), -1, -1, -1) if ref is not None else None, k=k, z_ref=z)
         for f, img in zip(chunk, y):
