@@ -93,6 +93,41 @@ def _to_nchw(x: torch.Tensor) -> torch.Tensor:
     return x.float()
 
 
+def _as_image_tensor(inputs: Any) -> torch.Tensor:
+    """An in-memory image input → one tensor, or a DataError saying what was wrong with it."""
+    usage = "pass a file, a folder, a list of paths, or images as a uint8/float array or tensor"
+    if inputs is None:
+        raise DataError(f"no images given (got None); {usage}")
+    if isinstance(inputs, (list, tuple)):
+        if not inputs:
+            raise DataError(f"no images given (an empty list); {usage}")
+        kinds = {"path" if isinstance(v, (str, Path)) else "image" if isinstance(v, (np.ndarray, torch.Tensor))
+                 else type(v).__name__ for v in inputs}
+        if len(kinds) > 1 or kinds - {"path", "image"}:
+            raise DataError(f"a list of inputs must be all paths or all images (arrays/tensors of one size), got "
+                            f"{', '.join(sorted(kinds))}; {usage}")
+        items = [torch.as_tensor(v) for v in inputs]
+        if len({(t.dtype, tuple(t.shape)) for t in items}) > 1:
+            raise DataError("the images in a list must share one size and dtype, got "
+                            f"{sorted({tuple(t.shape) for t in items})}; resize them or pass them one at a time")
+        return torch.stack(items)
+    if not isinstance(inputs, (np.ndarray, torch.Tensor)):
+        raise DataError(f"cannot read images from a {type(inputs).__name__}; {usage}")
+    try:
+        return torch.as_tensor(inputs)
+    except (TypeError, RuntimeError, ValueError) as exc:  # e.g. an object-dtype numpy array
+        raise DataError(f"cannot read images from this {type(inputs).__name__} ({exc}); {usage}") from None
+
+
+def _check_images(x: torch.Tensor) -> None:
+    if x.shape[0] == 0:
+        raise DataError("no images given (a batch of 0)")
+    if x.shape[-1] == 0 or x.shape[-2] == 0:
+        raise DataError(f"images of size {x.shape[-1]}×{x.shape[-2]} hold no pixels")
+    if not bool(torch.isfinite(x).all()):
+        raise DataError("images contain NaN or inf values; pass uint8 pixels or floats in [-1, 1]")
+
+
 def load_images(inputs: ImageInput, resolution: int | None = None, channels: int = 3) -> torch.Tensor:
     """Images of any accepted form → float ``[N, channels, H, W]`` in [-1, 1].
 
@@ -107,7 +142,8 @@ def load_images(inputs: ImageInput, resolution: int | None = None, channels: int
 
         x = load_image_batch(_expand(inputs), resolution, channels)  # type: ignore[arg-type]
     else:
-        x = _to_nchw(torch.as_tensor(inputs))
+        x = _to_nchw(_as_image_tensor(inputs))
+    _check_images(x)
     if x.shape[1] == 1 and channels == 3:
         x = x.expand(-1, 3, -1, -1)
     return x.contiguous()
@@ -139,7 +175,7 @@ def sample(teacher_dir: PathLike, seeds: int | str | Sequence[int], psi: float =
     from .teacher.sample import parse_seeds, sample_seeds
 
     _model_class(teacher_dir, ("Teacher", "Generator"), "gandistill.sample", "a teacher")
-    seed_list = parse_seeds(seeds) if isinstance(seeds, str) else [seeds] if isinstance(seeds, int) else list(seeds)
+    seed_list = parse_seeds(seeds, "seeds") if isinstance(seeds, str) else [seeds] if isinstance(seeds, int) else list(seeds)
     G = Generator.from_pretrained(teacher_dir).to(device).eval()
     return _to_uint8(sample_seeds(G, seed_list, psi=psi, noise_mode=noise_mode, batch=batch))
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import types
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
+
+from .errors import OptionError
 
 T = TypeVar("T")
 
@@ -101,20 +104,70 @@ def from_args(cls: type[T], args: argparse.Namespace, prefix: str = "", base: T 
         key = prefix.replace("-", "_") + f.name
         if hasattr(args, key):
             values[f.name] = getattr(args, key)
-    return from_dict(cls, values)
+    try:
+        return from_dict(cls, values)
+    except OptionError:
+        raise
+    except (TypeError, ValueError) as exc:  # a config's own check (__post_init__) refused the values
+        raise OptionError(f"invalid options: {exc}") from exc
+
+
+def _type_name(tp: Any) -> str:
+    tp, optional = _base_type(tp)
+    origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        name = "one of " + ", ".join(repr(c) for c in typing.get_args(tp))
+    elif origin in (list, tuple):
+        name = "a list"
+    else:
+        name = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+                dict: "an object"}.get(tp, getattr(tp, "__name__", str(tp)))
+    return name + (" or null" if optional else "")
+
+
+def _type_ok(tp: Any, value: Any) -> bool:
+    """Whether a JSON value fits a field annotation (int for float is fine, bool for int is not)."""
+    tp, optional = _base_type(tp)
+    if value is None:
+        return optional
+    origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        return value in typing.get_args(tp)
+    if origin in (list, tuple):
+        inner = [a for a in typing.get_args(tp) if a is not Ellipsis]
+        return isinstance(value, (list, tuple)) and all(_type_ok(inner[0], v) for v in value) if inner else \
+            isinstance(value, (list, tuple))
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is str:
+        return isinstance(value, (str, os.PathLike))
+    if tp is dict or origin is dict:
+        return isinstance(value, dict)
+    if dataclasses.is_dataclass(tp):
+        return isinstance(value, (dict, tp))
+    return True  # an annotation this checker does not know: the class's own checks decide
 
 
 def from_dict(cls: type[T], data: dict[str, Any], strict: bool = True) -> T:
-    """Build a (possibly nested) dataclass from a JSON-like dict, rejecting unknown keys."""
+    """Build a (possibly nested) dataclass from a JSON-like dict, rejecting unknown keys and values of the
+    wrong type (an :class:`OptionError` naming the field)."""
+    if not isinstance(data, dict):
+        raise OptionError(f"{cls.__name__}: expected a JSON object of options, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     unknown = set(data) - names
     if unknown and strict:
-        raise ValueError(f"{cls.__name__}: unknown option(s) {sorted(unknown)}; known: {sorted(names)}")
+        raise OptionError(f"{cls.__name__}: unknown option(s) {sorted(unknown)}; known: {sorted(names)}")
     kwargs = {}
     for key, value in data.items():
         if key not in names:
             continue
+        if not _type_ok(hints[key], value):
+            raise OptionError(f"{cls.__name__}.{key} must be {_type_name(hints[key])}, got {value!r}")
         tp, _ = _base_type(hints[key])
         if dataclasses.is_dataclass(tp) and isinstance(value, dict):
             value = from_dict(tp, value, strict)
@@ -122,6 +175,15 @@ def from_dict(cls: type[T], data: dict[str, Any], strict: bool = True) -> T:
             value = tuple(value)
         kwargs[key] = value
     return cls(**kwargs)  # type: ignore[call-arg]
+
+
+def load_config(cls: type[T], path: str | Path) -> T:
+    """``from_dict(cls, <json file>)`` with errors that name the file."""
+    data = read_json(path)
+    try:
+        return from_dict(cls, data)
+    except (TypeError, ValueError) as exc:
+        raise OptionError(f"{path}: {exc}; fix the file or start without it") from exc
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

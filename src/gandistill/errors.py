@@ -12,3 +12,7 @@ class DataError(GandistillError, ValueError):
 
 class CheckpointError(GandistillError, ValueError):
     """A model directory, training state or foreign checkpoint is missing, corrupt or incompatible."""
+
+
+class OptionError(GandistillError, ValueError):
+    """A command-line option or a config value is invalid (the message names the option or field and file)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import add_dataclass_args, from_args, from_dict, read_json
+from ..config import add_dataclass_args, from_args, load_config
 
 _FMT = argparse.RawDescriptionHelpFormatter
 
@@ -18,11 +18,11 @@ def _with_run_options(p: argparse.ArgumentParser, cls) -> None:
 def _resolve(cls, args: argparse.Namespace):
     base = None
     if args.config:
-        base = from_dict(cls, read_json(args.config))
+        base = load_config(cls, args.config)
     elif getattr(args, "resume", None):  # a resumed run keeps its recorded options
         saved = Path(getattr(args, "out", cls.out)) / "config.json"
         if saved.is_file():
-            base = from_dict(cls, read_json(saved))
+            base = load_config(cls, saved)
     return from_args(cls, args, base=base)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import add_dataclass_args, from_args, from_dict, read_json
+from ..config import add_dataclass_args, from_args, load_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,11 +42,11 @@ def _config(args: argparse.Namespace):
     cls = args._cfg_cls
     base = None
     if args.config:
-        base = from_dict(cls, read_json(args.config))
+        base = load_config(cls, args.config)
     elif getattr(args, "resume", None):
         saved = Path(getattr(args, "out", cls.out)) / "config.json"
         if saved.is_file():  # a resumed run keeps its recorded options; those given now override them
-            base = from_dict(cls, read_json(saved))
+            base = load_config(cls, saved)
     return from_args(cls, args, base=base)
 
 

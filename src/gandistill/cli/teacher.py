@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import add_dataclass_args, from_args, from_dict, read_json
+from ..config import add_dataclass_args, from_args, load_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,12 +67,12 @@ def _train(args: argparse.Namespace) -> int:
 
     base = None
     if args.config:
-        base = from_dict(TeacherTrainConfig, read_json(args.config))
+        base = load_config(TeacherTrainConfig, args.config)
     elif getattr(args, "resume", None):
         # A resumed run keeps its recorded options; only those given now override them.
         saved = Path(getattr(args, "out", TeacherTrainConfig.out)) / "config.json"
         if saved.is_file():
-            base = from_dict(TeacherTrainConfig, read_json(saved))
+            base = load_config(TeacherTrainConfig, saved)
     cfg = from_args(TeacherTrainConfig, args, base=base)
     cfg.model = from_args(StyleGAN2Config, args, base=cfg.model)
     model_dir = train_teacher(cfg, dry_run=args.dry_run)
@@ -87,9 +87,9 @@ def _sample(args: argparse.Namespace) -> int:
     from ..utils.dist import resolve_device
     from ..utils.images import make_grid, save_grid, save_image, to_uint8
 
+    seeds = parse_seeds(args.seeds)  # option errors before any loading
     device = resolve_device(args.device)
     G = Generator.from_pretrained(args.model).to(device).eval()
-    seeds = parse_seeds(args.seeds)
     imgs = sample_seeds(G, seeds, psi=args.psi, noise_mode=args.noise_mode)
     args.out.mkdir(parents=True, exist_ok=True)
     for seed, img in zip(seeds, imgs):
@@ -97,8 +97,8 @@ def _sample(args: argparse.Namespace) -> int:
     save_grid(imgs, args.out / "grid.png")
     print(f"wrote {len(seeds)} images and grid.png to {args.out}")
     if args.mix_rows or args.mix_cols:
-        rows = parse_seeds(args.mix_rows or "0-3")
-        cols = parse_seeds(args.mix_cols or "10-13")
+        rows = parse_seeds(args.mix_rows or "0-3", "--mix-rows")
+        cols = parse_seeds(args.mix_cols or "10-13", "--mix-cols")
         k = args.crossover if args.crossover is not None else G.num_ws // 2
         grid = style_mix_grid(G, rows, cols, k, psi=args.psi, noise_mode=args.noise_mode)
         save_grid(grid, args.out / f"stylemix-k{k}.png", nrow=len(cols) + 1)

@@ -69,13 +69,14 @@ class DemoRun:
 
         An earlier run with other settings is deleted; one that was interrupted resumes from its last
         state. Returns this stage's fingerprint, for the stages that build on it."""
-        settings = {**asdict(cfg), "after": after}
+        settings = {**{k: v for k, v in asdict(cfg).items() if k != "overwrite"}, "after": after}
         if self.is_done(key, settings):
             return fingerprint(settings)
         run_dir = Path(cfg.out)
         if self.marker(key).is_file() and run_dir.exists():  # finished before, with other settings
             shutil.rmtree(run_dir)
         cfg.resume = "latest" if list_states(run_dir / "checkpoints") else None
+        cfg.overwrite = cfg.resume is None  # the demo owns run_dir: a start that saved no state begins again
         fn(cfg)
         states = list_states(run_dir / "checkpoints")
         if not states or states[-1][0] < cfg.steps:

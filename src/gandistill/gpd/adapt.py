@@ -26,7 +26,7 @@ from ..teacher.loss import g_nonsaturating
 from ..utils.dist import resolve_device
 from ..utils.images import save_grid, to_float
 from ..utils.engine import d_step, run_loop
-from ..utils.training import adam
+from ..utils.training import adam, prepare_run_dir
 from .cdc import cdc_loss
 from .common import NOISE_MODE
 from .config import AdaptConfig
@@ -74,6 +74,7 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
         raise GandistillError("gpd adapt needs --teacher (source model directory) and --target (image folder)")
     device = resolve_device(cfg.device)
     out = Path(cfg.out)
+    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run)  # before any work: never over a run
     teacher = Teacher.from_pretrained(cfg.teacher)
     mcfg = teacher.config
     targets, names = load_targets(cfg.target, mcfg.resolution, mcfg.img_channels, cfg.max_targets)
@@ -134,10 +135,7 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
             fake = G.synthesis(G_T.mapping(torch.randn(cfg.batch, mcfg.z_dim, device=device)), noise_mode=NOISE_MODE)
         do_r1 = cfg.r1_interval > 0 and step % cfg.r1_interval == 0
         stats.update(d_step(D, opt_d, real, fake, None, r1_gamma, do_r1, cfg.r1_interval, augment=aug))
-        if not all(torch.isfinite(torch.tensor(v)) for v in stats.values()):
-            raise GandistillError(f"adaptation diverged at step {step} ({stats}); lower --lr-g/--lr-d or raise "
-                                  "--r1-gamma, then --resume from the last good state")
-        return stats
+        return stats  # run_loop stops on any non-finite value, naming the last good state
 
     def save_model(step: int) -> None:
         Teacher.from_networks(G, D).save_pretrained(
@@ -151,5 +149,6 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
     state_objs = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d, "aug": aug, "sampler": sampler}
     run_loop(cfg, out, state_objs, step_fn, save_model, grid, "gpd adapt",
              arch_keys=("teacher", "freeze_g", "freeze_d"), resume_hint="gandistill gpd adapt",
-             bar_keys=("loss/G", "loss/D", "loss/cdc"), device=device, model_dir=out / "model")
+             bar_keys=("loss/G", "loss/D", "loss/cdc"), device=device, model_dir=out / "model",
+             diverged_hint="Lower --lr-g/--lr-d or raise --r1-gamma")
     return out / "model"

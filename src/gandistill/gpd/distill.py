@@ -23,6 +23,7 @@ from ..teacher.loss import d_logistic
 from ..utils.dist import resolve_device
 from ..utils.images import save_grid
 from ..utils.engine import run_loop
+from ..utils.training import prepare_run_dir
 from .anchors import Anchors, load_generators
 from .config import DistillConfig
 from .common import NOISE_MODE
@@ -79,6 +80,7 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
         raise GandistillError("gpd distill needs --adapted (gpd adapt model) and --anchors (gpd anchors file)")
     device = resolve_device(cfg.device)
     out = Path(cfg.out)
+    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run)  # before any work: never over a run
     source, target = load_generators(cfg.adapted, cfg.teacher, device)
     anchors = Anchors.load(cfg.anchors)
     G_T, G_target = source.G, target.G
@@ -170,12 +172,11 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
         total.backward()
         opt_s.step()
         stats["loss/S"] = float(total.detach())
-        if not torch.isfinite(total):
-            raise GandistillError(f"student loss became {float(total)} at step {step}; lower --lr and --resume")
-        return stats
+        return stats  # run_loop stops on any non-finite value, naming the last good state
 
     state_objs = {"S": S, "D": D, "opt_s": opt_s, "opt_d": opt_d, "sampler": sampler, "stream": stream}
     run_loop(cfg, out, state_objs, step_fn, save_model, save_samples, f"gpd distill ({cfg.kd})",
              arch_keys=("arch", "channels", "depth", "kd"), resume_hint="gandistill gpd distill", bar_keys=("loss/S",),
+             diverged_hint="Lower --lr",
              device=device, model_dir=out / "model")
     return out / "model"

@@ -11,11 +11,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
 from safetensors import SafetensorError
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from .. import __version__
@@ -25,6 +27,9 @@ from .atomic import atomic_path, atomic_write_text
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+#: refuse configs describing more parameters than this before allocating anything: the largest model this
+#: package makes (StyleGAN2 1024², G + D) has ~60 M, so a config past it is corrupt or hand-edited
+MAX_PARAMETERS = 2_000_000_000
 M = TypeVar("M", bound="PretrainedMixin")
 
 
@@ -43,9 +48,14 @@ def read_model_config(directory: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{directory} is not a model directory: {CONFIG_NAME} is missing "
                               f"(expected {CONFIG_NAME} + {WEIGHTS_NAME}, written by save_pretrained)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{path} is not valid JSON ({exc}); the model directory is corrupt") from exc
+    if not isinstance(meta, dict) or not isinstance(meta.get("config", {}), dict) \
+            or not isinstance(meta.get("components", {}), dict):
+        raise CheckpointError(f"{path} is not a model config (expected an object with \"class\" and \"config\"); "
+                              "the model directory is corrupt")
+    return meta
 
 
 def model_hash(directory: str | Path) -> str:
@@ -99,10 +109,20 @@ class PretrainedMixin:
             cfg = from_dict(cls.config_class, meta["config"])
         except (TypeError, ValueError, KeyError) as exc:
             raise CheckpointError(f"{directory / CONFIG_NAME}: incompatible config ({exc})") from exc
-        model = cls(cfg)  # type: ignore[call-arg]
         weights = directory / WEIGHTS_NAME
         if not weights.is_file():
             raise CheckpointError(f"{weights} is missing; the model directory is incomplete")
+        # sizes first, on the meta device (no memory): a corrupt config must not allocate hundreds of GB
+        planned = planned_shapes(cls, cfg)
+        if planned is not None:
+            count = sum(math.prod(shape) for shape in planned.values())
+            if count > MAX_PARAMETERS:
+                raise CheckpointError(f"{directory / CONFIG_NAME} describes a {name} of {count / 1e9:.1f} billion "
+                                      f"values ({count * 4 / 2**30:.0f} GiB), far beyond any model this package "
+                                      "makes; the config is corrupt or edited — check its sizes (channels, "
+                                      "resolution, dims)")
+            check_shapes(planned, file_shapes(weights, prefix), name, str(weights))
+        model = cls(cfg)  # type: ignore[call-arg]
         try:
             tensors = load_file(str(weights), device=str(map_location))
         except (SafetensorError, OSError, ValueError) as exc:
@@ -117,13 +137,34 @@ class PretrainedMixin:
         return model
 
 
-def load_checked(model: torch.nn.Module, tensors: dict[str, torch.Tensor], origin: str) -> None:
-    """load_state_dict with an error that lists missing/unexpected/mis-shaped keys and names the file."""
-    own = model.state_dict()
-    missing = sorted(set(own) - set(tensors))
-    unexpected = sorted(set(tensors) - set(own))
-    shapes = [f"{k}: file {list(tensors[k].shape)} vs model {list(own[k].shape)}"
-              for k in own if k in tensors and tensors[k].shape != own[k].shape]
+def planned_shapes(cls: type, cfg: Any) -> dict[str, tuple[int, ...]] | None:
+    """The state-dict shapes ``cls(cfg)`` would have, built on the meta device (allocates nothing);
+    None when the class cannot be built there (then the later checks still apply)."""
+    try:
+        with torch.device("meta"):
+            model = cls(cfg)
+    except Exception:  # noqa: BLE001 — a class with data-dependent set-up: skip the early check
+        return None
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def file_shapes(weights: Path, prefix: str = "") -> dict[str, tuple[int, ...]]:
+    """Tensor shapes in a safetensors file, from its header only (under ``prefix``, with it stripped)."""
+    try:
+        with safe_open(str(weights), framework="pt") as fh:
+            return {k[len(prefix):]: tuple(fh.get_slice(k).get_shape()) for k in fh.keys() if k.startswith(prefix)}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{weights} cannot be read ({exc}); it is truncated or corrupt — "
+                              "re-export the model") from exc
+
+
+def check_shapes(own: dict[str, tuple[int, ...]], found: dict[str, tuple[int, ...]], model_name: str,
+                 origin: str) -> None:
+    """A CheckpointError listing missing / unexpected / mis-shaped keys of ``found`` against ``own``."""
+    missing = sorted(set(own) - set(found))
+    unexpected = sorted(set(found) - set(own))
+    shapes = [f"{k}: file {list(found[k])} vs model {list(own[k])}"
+              for k in own if k in found and tuple(found[k]) != tuple(own[k])]
     if missing or unexpected or shapes:
         parts = []
         if missing:
@@ -132,8 +173,14 @@ def load_checked(model: torch.nn.Module, tensors: dict[str, torch.Tensor], origi
             parts.append(f"unexpected {len(unexpected)} keys (e.g. {unexpected[:5]})")
         if shapes:
             parts.append("shape mismatch: " + "; ".join(shapes[:5]))
-        raise CheckpointError(f"{origin} does not fit {type(model).__name__}: " + ", ".join(parts) +
+        raise CheckpointError(f"{origin} does not fit {model_name}: " + ", ".join(parts) +
                               ". Was it saved from a different architecture or config?")
+
+
+def load_checked(model: torch.nn.Module, tensors: dict[str, torch.Tensor], origin: str) -> None:
+    """load_state_dict with an error that lists missing/unexpected/mis-shaped keys and names the file."""
+    check_shapes({k: tuple(v.shape) for k, v in model.state_dict().items()},
+                 {k: tuple(v.shape) for k, v in tensors.items()}, type(model).__name__, origin)
     model.load_state_dict(tensors)
 
 

@@ -22,7 +22,7 @@ from ..teacher.model import Teacher
 from ..utils import dist
 from ..utils.images import save_grid
 from ..utils.engine import RunOptions, d_step, run_loop
-from ..utils.training import adam
+from ..utils.training import adam, prepare_run_dir
 from .i2i import I2IStudent
 from .losses import LossContext, total_loss, weights_of
 from .nets import DTrunk, ProjectionDiscriminator, TrunkPerceptual
@@ -119,6 +119,7 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
     """Distil (or resume); returns the student model directory ``<out>/model``."""
     device = dist.resolve_device(cfg.device, 0)
     out = Path(cfg.out)
+    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run)  # before any work: never over a run
     teacher = Teacher.from_pretrained(cfg.teacher).to(device).eval().requires_grad_(False)
     torch.manual_seed(cfg.seed)
     student = build_student(cfg, teacher).to(device).train()

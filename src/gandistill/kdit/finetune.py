@@ -24,13 +24,13 @@ from typing import Literal
 import torch
 
 from ..config import field
-from ..errors import CheckpointError
+from ..errors import CheckpointError, GandistillError
 from ..io.pretrained import read_model_config, recorded_parent_dir
 from ..teacher.model import Teacher
 from ..utils import dist
 from ..utils.images import save_grid
 from ..utils.engine import RunOptions, run_loop
-from ..utils.training import adam
+from ..utils.training import adam, prepare_run_dir
 from .data import PairSet, load_pairs
 from .distill import ARCH_KEYS, student_step
 from .i2i import I2IStudent
@@ -130,6 +130,10 @@ def prepare_pairs(cfg: FinetuneConfig, resolution: int, device, start: int | Non
 def finetune(cfg: FinetuneConfig, dry_run: bool = False, embedder=None) -> Path:
     device = dist.resolve_device(cfg.device, 0)
     out = Path(cfg.out)
+    if cfg.modality == "seg" and not 2 <= cfg.num_classes <= 256:
+        raise GandistillError(f"--num-classes {cfg.num_classes}: label maps are 8-bit PNGs, so a seg model has "
+                              "2 to 256 classes; pass the number of labels in your maps")
+    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run)  # before any work: never over a run
     teacher_dir = recorded_parent_dir(cfg.student, cfg.teacher, "teacher")
     teacher = Teacher.from_pretrained(teacher_dir).to(device).eval().requires_grad_(False)
     torch.manual_seed(cfg.seed)

@@ -3,23 +3,33 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import OptionError
 from .generator import Generator
 
 
-def parse_seeds(text: str) -> list[int]:
-    """'0-3,10' → [0, 1, 2, 3, 10]."""
+MAX_SEEDS = 1_000_000  # more images than any evaluation needs; a typo like 0-99999999 must not hang
+
+
+def parse_seeds(text: str, option: str = "--seeds") -> list[int]:
+    """'0-3,10' → [0, 1, 2, 3, 10]; anything else is an OptionError naming ``option``."""
+    def bad(why: str) -> OptionError:
+        return OptionError(f"{option} {text!r}: {why}; write comma-separated seeds and inclusive ranges, "
+                           "e.g. 0-15,42")
+
     seeds: list[int] = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        if "-" in part[1:]:
-            a, b = part.split("-", 1) if not part.startswith("-") else (part, "")
-            lo, hi = int(a), int(b)
-            if hi < lo:
-                raise ValueError(f"bad seed range {part!r}")
-            seeds.extend(range(lo, hi + 1))
-        else:
-            seeds.append(int(part))
+    for part in filter(None, (p.strip() for p in str(text).split(","))):
+        lo_text, dash, hi_text = part.partition("-")
+        try:
+            lo, hi = (int(lo_text), int(hi_text)) if dash else (int(part), int(part))
+        except ValueError:
+            raise bad(f"{part!r} is not a seed or a range of seeds (seeds are non-negative integers)") from None
+        if hi < lo:
+            raise bad(f"range {part!r} ends before it starts (write {hi}-{lo})")
+        if len(seeds) + hi - lo + 1 > MAX_SEEDS:
+            raise bad(f"more than {MAX_SEEDS} seeds")
+        seeds.extend(range(lo, hi + 1))
     if not seeds:
-        raise ValueError("no seeds given")
+        raise bad("no seeds given")
     return seeds
 
 

@@ -23,12 +23,14 @@ import torch
 from ..config import dump_json, from_dict
 from ..data.sampler import InfiniteSampler
 from ..errors import CheckpointError, GandistillError
-from ..io.state import list_states, load_state, resolve_resume, save_state
+from ..io.state import NonFiniteStateError, describe_entries, load_state, resolve_resume, save_state
 from ..utils import dist
 from ..utils.images import save_grid, to_float
 from ..utils.logging import ScalarLog, progress_bar
 from ..utils.training import StopFlag as _StopFlag
 from ..utils.training import adam as _adam
+from ..utils.training import (config_record, divergence_error, learning_rates, nonfinite_stats, prepare_run_dir,
+                              restore_learning_rates)
 from .augment import Augment
 from .discriminator import Discriminator
 from .generator import Generator
@@ -49,12 +51,12 @@ def _mixed_ws(G: Generator, z: torch.Tensor, prob: float) -> torch.Tensor:
     return ws
 
 
+DIVERGED_HINT = "Lower --lr-g/--lr-d, raise --r1-gamma, or use --augment ada"
+
+
 def _check_finite(name: str, value: torch.Tensor, step: int, out: Path) -> None:
     if not torch.isfinite(value).all():
-        states = list_states(out / "checkpoints")
-        last = f"the last good state is {states[-1][1]}" if states else "no state was saved yet"
-        raise GandistillError(f"{name} became {float(value.detach())} at step {step}: training diverged; {last}. "
-                              "Lower --lr-g/--lr-d, raise --r1-gamma, or use --augment ada, then --resume.")
+        raise divergence_error(f"{name} became {float(value.detach())}", step, out / "checkpoints", DIVERGED_HINT)
 
 
 def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
@@ -69,6 +71,9 @@ def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
         device = torch.device("cuda", info.local_rank)
     out = Path(cfg.out)
     mcfg = cfg.model
+    # before any work: never a fresh run over an earlier one; only rank 0 deletes (with --overwrite)
+    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=info.is_main and not dry_run)
+    dist.barrier(info)
 
     batch_gpu = cfg.batch_gpu or cfg.batch // info.world_size
     rounds = cfg.batch // (batch_gpu * info.world_size)
@@ -115,9 +120,13 @@ def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
         if asdict(saved.model) != asdict(mcfg):
             raise CheckpointError(f"{path} was trained with a different architecture ({asdict(saved.model)}); "
                                   "pass the same model options or resume from its own config.json")
-        for name, obj in (("G", G), ("D", D), ("G_ema", G_ema), ("aug", aug), ("opt_g", opt_g), ("opt_d", opt_d),
-                          ("sampler", sampler)):
+        objs = {"G": G, "D": D, "G_ema": G_ema, "aug": aug, "opt_g": opt_g, "opt_d": opt_d, "sampler": sampler}
+        wanted_lr = learning_rates(objs)  # this run's --lr-g/--lr-d; the loaded optimisers carry the old ones
+        for name, obj in objs.items():
             obj.load_state_dict(state[name])
+        for line in restore_learning_rates(objs, wanted_lr):
+            if info.is_main:
+                print(f"--resume: {line}")
         pl_mean.copy_(state["pl_mean"])
         if len(state["rng"]) != info.world_size:
             raise CheckpointError(f"{path} was written by {len(state['rng'])} processes; resume with the same "
@@ -155,7 +164,7 @@ def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
     grid_z = torch.randn(64, mcfg.z_dim, generator=torch.Generator().manual_seed(cfg.seed + 123)).to(device)
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        dump_json(cfg, out / "config.json")
+        dump_json(config_record(cfg), out / "config.json")
         if start == 0:
             save_grid(images[:64], out / "samples" / "reals.png", nrow=8)
 
@@ -167,8 +176,12 @@ def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
         state = {"step": step, "G": G.state_dict(), "D": D.state_dict(), "G_ema": G_ema.state_dict(),
                  "aug": aug.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                  "sampler": sampler.state_dict(), "pl_mean": pl_mean, "rng": rng, "cuda_rng": cuda_rng,
-                 "config": json.dumps(asdict(cfg))}
-        save_state(out / "checkpoints", step, state, keep=cfg.keep)
+                 "config": json.dumps(config_record(cfg))}
+        try:
+            save_state(out / "checkpoints", step, state, keep=cfg.keep)
+        except NonFiniteStateError as exc:  # model/ keeps the last finite weights too
+            raise divergence_error(f"non-finite values in {describe_entries(exc.entries)}", step,
+                                   out / "checkpoints", DIVERGED_HINT) from None
         with torch.random.fork_rng(devices=[]):  # building the Teacher container must not consume training RNG
             teacher = Teacher.from_networks(G_ema, D)
         teacher.save_pretrained(out / "model", extra={"step": step, "kimg": step * cfg.batch / 1000})
@@ -260,6 +273,9 @@ def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
                 if rt is not None:
                     stats["ada/rt"] = rt
             stats["ada/p"] = float(aug.p)
+            bad = nonfinite_stats(stats)  # R1 and path length too, not only the G/D losses
+            if bad:
+                raise divergence_error(f"{bad}", step, out / "checkpoints", DIVERGED_HINT)
             step += 1
 
             now = time.perf_counter()

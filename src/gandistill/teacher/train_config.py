@@ -49,6 +49,8 @@ class TeacherTrainConfig:
     keep: int = field(3, help="keep the last N training states")
     resume: str | None = field(None, help="continue a run: 'latest' (newest state in --out), a state-*.pt file "
                                           "or a run directory (default: start fresh)")
+    overwrite: bool = field(False, help="start afresh in an --out that holds an earlier run, deleting its "
+                                        "checkpoints, log, samples and model (default: refuse)")
     init_from: str | None = field(None, help="model directory to copy weights from (transfer; not a resume; "
                                              "default: random initialisation)")
     progress: bool = field(True, help="show a progress bar")

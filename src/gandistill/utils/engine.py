@@ -17,11 +17,12 @@ from typing import Any, Callable
 import torch
 
 from ..config import dump_json, field
-from ..errors import CheckpointError, GandistillError
-from ..io.state import list_states, load_state, resolve_resume, save_state
+from ..errors import CheckpointError
+from ..io.state import NonFiniteStateError, describe_entries, load_state, resolve_resume, save_state
 from ..teacher.loss import d_logistic, r1_penalty
 from .logging import ScalarLog, progress_bar
-from .training import StopFlag
+from .training import (StopFlag, config_record, divergence_error, learning_rates, nonfinite_stats, prepare_run_dir,
+                       restore_learning_rates)
 
 
 
@@ -37,15 +38,21 @@ class RunOptions:
     keep: int = field(3, help="keep the last N training states")
     resume: str | None = field(None, help="continue a run: 'latest' (newest state in --out), a state-*.pt file "
                                           "or a run directory (default: start fresh)")
+    overwrite: bool = field(False, help="start afresh in an --out that holds an earlier run, deleting its "
+                                        "checkpoints, log, samples and model (default: refuse)")
     progress: bool = field(True, help="show a progress bar")
 
-def check_finite(stats: dict[str, float], step: int, out: Path) -> None:
-    bad = {k: v for k, v in stats.items() if k.startswith("loss/") and not torch.isfinite(torch.tensor(v))}
+
+DIVERGED_HINT = "Lower --lr / --lr-d or the adversarial weight"
+
+
+def check_finite(stats: dict[str, float], step: int, out: Path, hint: str = DIVERGED_HINT) -> None:
+    """Every scalar a step reports (losses, R1, scores) must be finite."""
+    bad = nonfinite_stats(stats)
     if bad:
-        states = list_states(out / "checkpoints")
-        last = f"the last good state is {states[-1][1]}" if states else "no state was saved yet"
-        raise GandistillError(f"{bad} at step {step}: training diverged; {last}. Lower --lr / --lr-d or the "
-                              "adversarial weight, then --resume.")
+        raise divergence_error(f"{bad}", step, out / "checkpoints", hint)
+
+
 
 
 def d_step(D: torch.nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
@@ -82,14 +89,17 @@ def d_step(D: torch.nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor,
 def run_loop(cfg: Any, out: Path, state_objs: dict[str, Any], step_fn: Callable[[int], dict[str, float]],
              save_model: Callable[[int], None], save_grid: Callable[[int], None] | None, desc: str, *,
              arch_keys: tuple[str, ...], resume_hint: str, bar_keys: tuple[str, ...] = ("loss/G_total", "loss/D"),
-             device: torch.device | str = "cpu", model_dir: Path | None = None) -> int:
+             device: torch.device | str = "cpu", model_dir: Path | None = None,
+             diverged_hint: str = DIVERGED_HINT) -> int:
     """Run ``cfg.steps`` steps of ``step_fn`` (resuming if ``cfg.resume``); returns the last step.
 
     ``arch_keys``: options that must match the resumed state's; ``resume_hint``: the command printed when
     stopped early; ``bar_keys``: scalars shown on the progress bar; ``model_dir``: if given and still
-    missing after the loop (e.g. ``--steps 0``), a snapshot is written so a model always exists.
+    missing after the loop (e.g. ``--steps 0``), a snapshot is written so a model always exists;
+    ``diverged_hint``: which options to change when a value becomes NaN/inf.
     """
     start = 0
+    prepare_run_dir(out, cfg.resume, getattr(cfg, "overwrite", False))
     if cfg.resume:
         path = resolve_resume(cfg.resume, out / "checkpoints")
         state = load_state(path, map_location=device)
@@ -99,22 +109,29 @@ def run_loop(cfg: Any, out: Path, state_objs: dict[str, Any], step_fn: Callable[
         if diff:
             raise CheckpointError(f"{path} was written by a run with different {sorted(diff)} ({diff}); resume "
                                   "with the same options")
+        wanted_lr = learning_rates(state_objs)  # this run's options; the loaded states carry the old ones
         for name, obj in state_objs.items():
             obj.load_state_dict(state[name])
+        for line in restore_learning_rates(state_objs, wanted_lr):
+            print(f"--resume: {line}")
         torch.set_rng_state(state["rng"])
         if torch.cuda.is_available() and state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(state["cuda_rng"])
         start = int(state["step"])
         print(f"resumed from {path} at step {start}")
     out.mkdir(parents=True, exist_ok=True)
-    dump_json(cfg, out / "config.json")
+    dump_json(config_record(cfg), out / "config.json")
 
     def snapshot(step: int) -> None:
         state = {name: obj.state_dict() for name, obj in state_objs.items()}
-        state.update(step=step, rng=torch.get_rng_state(), config=json.dumps(asdict(cfg)))
+        state.update(step=step, rng=torch.get_rng_state(), config=json.dumps(config_record(cfg)))
         if torch.cuda.is_available():
             state["cuda_rng"] = torch.cuda.get_rng_state()
-        save_state(out / "checkpoints", step, state, keep=cfg.keep)
+        try:
+            save_state(out / "checkpoints", step, state, keep=cfg.keep)
+        except NonFiniteStateError as exc:  # the model directory keeps the last finite weights too
+            raise divergence_error(f"non-finite values in {describe_entries(exc.entries)}", step,
+                                   out / "checkpoints", diverged_hint) from None
         with torch.random.fork_rng(devices=[]):
             save_model(step)
 
@@ -124,7 +141,7 @@ def run_loop(cfg: Any, out: Path, state_objs: dict[str, Any], step_fn: Callable[
     with StopFlag() as stop:
         while step < cfg.steps:
             stats = step_fn(step)
-            check_finite(stats, step, out)
+            check_finite(stats, step, out, diverged_hint)
             step += 1
             now = time.perf_counter()
             stats["time/sec_per_step"], t_last = now - t_last, now
