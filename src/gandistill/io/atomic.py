@@ -74,11 +74,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     tmp_path = Path(tmp)
-    try:
-        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600; the result must look like any other file we write
-    finally:
-        os.close(fd)
     try:
         try:
             yield tmp_path
@@ -88,6 +85,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
                 raise full from exc
             raise
         with open(tmp_path, "rb+") as fh:
+            # mkstemp makes 0600 (and some writers recreate the file): give it a new file's mode, as open() would
+            os.fchmod(fh.fileno(), 0o666 & ~current_umask())
             os.fsync(fh.fileno())
         os.replace(tmp_path, path)
         _fsync_dir(path.parent)
