@@ -134,6 +134,15 @@ def test_every_stage_checks_its_run_dir_before_any_work(tmp_path):
     assert (run / "stats.jsonl").read_text() == '{"step": 1}\n'
 
 
+def test_overwrite_never_deletes_an_input_of_the_new_run(tmp_path):
+    run = tmp_path / "run"
+    (run / "model").mkdir(parents=True)
+    (run / "model" / "config.json").write_text("{}")
+    with pytest.raises(GandistillError, match="--init-from .* lies in the run that --overwrite would delete"):
+        T.train_teacher(teacher_cfg(run, 2, overwrite=True, init_from=str(run / "model")))
+    assert (run / "model" / "config.json").read_text() == "{}"
+
+
 def test_teacher_cli_refuses_forgotten_resume_and_overwrite_starts_fresh(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["teacher", "train", "--out", str(out), "--data-n", "16", "--resolution", "16", "--z-dim", "16",

@@ -40,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 # what to do about a failed file operation, by errno (the message names the path)
 _FIXES = {
-    errno.EACCES: "no permission to write there: choose another output folder or fix its permissions",
-    errno.EPERM: "not permitted there: choose another output folder or fix its permissions",
+    errno.EACCES: "no permission there: choose a folder you may write to (for outputs) or fix its permissions",
+    errno.EPERM: "not permitted there: choose a folder you may write to (for outputs) or fix its permissions",
     errno.EROFS: "the file system is read-only: choose an output folder on a writable disk",
     errno.ENOSPC: "the disk is full: free some space or write to another disk (completed files were kept intact)",
     errno.EDQUOT: "the disk quota is exhausted: free some space or write elsewhere (completed files were kept intact)",

@@ -74,7 +74,8 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
         raise GandistillError("gpd adapt needs --teacher (source model directory) and --target (image folder)")
     device = resolve_device(cfg.device)
     out = Path(cfg.out)
-    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run)  # before any work: never over a run
+    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run,
+                    inputs={"--teacher": cfg.teacher, "--target": cfg.target})  # before any work: never over a run
     teacher = Teacher.from_pretrained(cfg.teacher)
     mcfg = teacher.config
     targets, names = load_targets(cfg.target, mcfg.resolution, mcfg.img_channels, cfg.max_targets)

@@ -80,7 +80,8 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
         raise GandistillError("gpd distill needs --adapted (gpd adapt model) and --anchors (gpd anchors file)")
     device = resolve_device(cfg.device)
     out = Path(cfg.out)
-    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run)  # before any work: never over a run
+    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run,
+                    inputs={"--adapted": cfg.adapted, "--anchors": cfg.anchors, "--teacher": cfg.teacher})  # before any work: never over a run
     source, target = load_generators(cfg.adapted, cfg.teacher, device)
     anchors = Anchors.load(cfg.anchors)
     G_T, G_target = source.G, target.G

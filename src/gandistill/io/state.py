@@ -89,7 +89,8 @@ def resolve_resume(spec: str, folder: str | Path) -> Path:
     if spec == "latest":
         states = list_states(folder)
         if not states:
-            raise CheckpointError(f"--resume latest: no state-*.pt in {folder}; start without --resume")
+            raise CheckpointError(f"--resume latest: no state-*.pt in {folder}; start without --resume (with "
+                                  "--overwrite if an earlier start left files in that run directory)")
         return states[-1][1]
     path = Path(spec)
     if path.is_dir():

@@ -119,7 +119,7 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
     """Distil (or resume); returns the student model directory ``<out>/model``."""
     device = dist.resolve_device(cfg.device, 0)
     out = Path(cfg.out)
-    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run)  # before any work: never over a run
+    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run, inputs={"--teacher": cfg.teacher})  # before any work: never over a run
     teacher = Teacher.from_pretrained(cfg.teacher).to(device).eval().requires_grad_(False)
     torch.manual_seed(cfg.seed)
     student = build_student(cfg, teacher).to(device).train()

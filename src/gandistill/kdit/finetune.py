@@ -133,7 +133,8 @@ def finetune(cfg: FinetuneConfig, dry_run: bool = False, embedder=None) -> Path:
     if cfg.modality == "seg" and not 2 <= cfg.num_classes <= 256:
         raise GandistillError(f"--num-classes {cfg.num_classes}: label maps are 8-bit PNGs, so a seg model has "
                               "2 to 256 classes; pass the number of labels in your maps")
-    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run)  # before any work: never over a run
+    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run,
+                    inputs={"--student": cfg.student, "--teacher": cfg.teacher, "--data": cfg.data})  # before any work: never over a run
     teacher_dir = recorded_parent_dir(cfg.student, cfg.teacher, "teacher")
     teacher = Teacher.from_pretrained(teacher_dir).to(device).eval().requires_grad_(False)
     torch.manual_seed(cfg.seed)

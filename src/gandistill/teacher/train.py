@@ -72,7 +72,8 @@ def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
     out = Path(cfg.out)
     mcfg = cfg.model
     # before any work: never a fresh run over an earlier one; only rank 0 deletes (with --overwrite)
-    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=info.is_main and not dry_run)
+    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=info.is_main and not dry_run,
+                    inputs={"--init-from": cfg.init_from, "--data": cfg.data})
     dist.barrier(info)
 
     batch_gpu = cfg.batch_gpu or cfg.batch // info.world_size

@@ -69,9 +69,11 @@ def holds_run(out: str | Path) -> bool:
         bool(list_states(out / "checkpoints")) or (out / "model" / "config.json").is_file()
 
 
-def prepare_run_dir(out: str | Path, resume: str | None, overwrite: bool, clear: bool = True) -> None:
+def prepare_run_dir(out: str | Path, resume: str | None, overwrite: bool, clear: bool = True,
+                    inputs: dict[str, str | Path | None] | None = None) -> None:
     """Refuse a fresh run in a ``--out`` that holds an earlier one unless ``overwrite`` (then remove that run's
     files, if ``clear``, so its states can never mix with the new ones); also drop interrupted-write leftovers.
+    ``inputs`` (option → path) are refused if ``--overwrite`` would delete them.
 
     Safe to call twice: once cleared, the folder no longer holds a run.
     """
@@ -85,6 +87,11 @@ def prepare_run_dir(out: str | Path, resume: str | None, overwrite: bool, clear:
             raise GandistillError(f"--out {out} already holds a training run (config.json, stats.jsonl, "
                                   "checkpoints/, model/); continue it with --resume latest, replace it with "
                                   "--overwrite, or choose another --out")
+        doomed = [(out / name).resolve() for name in RUN_DIRS + RUN_FILES]
+        for option, value in (inputs or {}).items():
+            if value and any(Path(value).resolve() == d or d in Path(value).resolve().parents for d in doomed):
+                raise GandistillError(f"{option} {value} lies in the run that --overwrite would delete from "
+                                      f"{out}; copy it elsewhere first or choose another --out")
         if clear:
             for name in RUN_DIRS:
                 if (out / name).is_dir():
