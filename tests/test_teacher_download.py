@@ -21,6 +21,7 @@ from gandistill.cli.main import main
 from gandistill.errors import CheckpointError, DownloadError
 from gandistill.io.download import fetch, hub_url, parse_remote
 from gandistill.io.importers import import_checkpoint
+from gandistill.io.rosinality import read_checkpoint
 from gandistill.teacher import Generator, StyleGAN2Config, Teacher
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -342,3 +343,18 @@ def test_rosinality_generator_args():
     assert rosinality_generator_args(ada).endswith("channel_multiplier=1")
     assert rosinality_generator_args(StyleGAN2Config(resolution=256, z_dim=256, w_dim=512, channel_base=32768,
                                                      channel_max=512)) is None
+
+
+def test_generator_only_rosinality_file_imports(tmp_path):
+    """convert_weight.py without --disc writes {g_ema, latent_avg}: G is imported, D freshly seeded."""
+    full = read_checkpoint(CKPT)
+    torch.save({"g_ema": full["g_ema"], "latent_avg": full["latent_avg"]}, tmp_path / "g_only.pt")
+    a = import_checkpoint(tmp_path / "g_only.pt", out=tmp_path / "t")
+    b, ref = import_checkpoint(tmp_path / "g_only.pt"), import_checkpoint(CKPT)
+    assert any("no discriminator" in n for n in a.import_info["notes"])
+    for (k, x), (_, y) in zip(a.G.state_dict().items(), ref.G.state_dict().items()):
+        assert torch.equal(x, y), k
+    assert all(torch.equal(x, y) for x, y in zip(a.D.state_dict().values(), b.D.state_dict().values()))
+    assert not torch.equal(a.D.out.weight, ref.D.out.weight)
+    meta = json.loads((tmp_path / "t" / "config.json").read_text())
+    assert any("no discriminator" in n for n in meta["extra"]["notes"])

@@ -53,6 +53,7 @@ def add_import_parser(teacher_subparsers: argparse._SubParsersAction) -> argpars
                    help="replace a model already in --out")
     p.add_argument("--dry-run", action="store_true",
                    help="read and check the checkpoint (a URL is still downloaded to the cache), write no model")
+    p.add_argument("--no-progress", action="store_true", help="no download progress bar (e.g. in logs)")
     p.set_defaults(func=run_import)
     return p
 
@@ -66,7 +67,8 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"{'using cached' if cached.is_file() else 'downloading'} {args.source.partition('#')[0]} "
               f"→ {cached}")
     out = None if args.dry_run else args.out
-    teacher = import_checkpoint(args.source, which=args.which, out=out, overwrite=args.overwrite, sha256=args.sha256)
+    teacher = import_checkpoint(args.source, which=args.which, out=out, overwrite=args.overwrite, sha256=args.sha256,
+                                progress=not args.no_progress)
     cfg, info = teacher.config, teacher.import_info
     table = cfg.channels or {r: cfg.ch(r) for r in cfg.resolutions}
     print(f"{info['format']} checkpoint {info['imported_from']} ({args.which}): {cfg.resolution}px, "

@@ -18,18 +18,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        commit_file(tmp_path, path)
+        with open(tmp_path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, path)
+        _fsync_dir(path.parent)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
-
-
-def commit_file(tmp: str | Path, path: str | Path) -> None:
-    """Make a finished temp file durable and move it over ``path`` in one step (same filesystem)."""
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(Path(path).parent)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -56,3 +51,11 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     atomic_write(path, lambda p: p.write_bytes(data))
+
+
+def commit_file(tmp: str | Path, path: str | Path) -> None:
+    """Make a finished temp file (e.g. a completed download) durable and move it over ``path`` in one step."""
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(Path(path).parent)
