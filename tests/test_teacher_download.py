@@ -11,6 +11,7 @@ import random
 import re
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -38,12 +39,14 @@ class FileServer:
         self.redirects: dict[str, str] = {}
         self.drop_at: dict[str, int] = {}  # path → bytes to send before hanging up (next response only)
         self.range_support = True
+        self.delay = 0.0  # seconds before each answer
         self.requests: list[tuple[str, dict[str, str]]] = []
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 owner.requests.append((self.path, dict(self.headers)))
+                time.sleep(owner.delay)
                 if self.path in owner.redirects:
                     self.send_response(302)
                     self.send_header("Location", owner.redirects[self.path])
@@ -136,6 +139,19 @@ def test_same_file_name_from_two_urls_does_not_collide(server, cache):
     server.files["/a/ffhq.pkl"], server.files["/b/ffhq.pkl"] = b"first", b"second"
     assert get(server.url("/a/ffhq.pkl")).read_bytes() == b"first"
     assert get(server.url("/b/ffhq.pkl")).read_bytes() == b"second"
+
+
+def test_concurrent_fetches_download_once(server, cache):
+    server.files["/w.pt"] = PAYLOAD
+    server.delay = 0.3
+    results: list[bytes] = []
+    threads = [threading.Thread(target=lambda: results.append(get(server.url("/w.pt")).read_bytes()))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert results == [PAYLOAD] * 3 and len(server.requests) == 1  # the others waited on the lock
 
 
 # --- hashes -----------------------------------------------------------------------------------
@@ -252,6 +268,7 @@ def test_offline_error_names_url_and_cache_path(cache, tmp_path, capsys):
     assert url in err and str(dest) in err and "connection refused" in err
     assert "pass the local file's path" in err
     assert cache_files(cache) == [] and not (tmp_path / "t").exists()
+    assert dest.parent.is_dir()  # the folder the message names exists: saving the file there is enough
 
 
 def test_silent_server_times_out(cache):

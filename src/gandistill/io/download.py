@@ -141,13 +141,11 @@ def fetch(ref: str | Path, sha256: str | None = None, *, progress: bool = True, 
         return path
     remote = parse_remote(str(ref), sha256)
     dest = remote.cache_path
-    try:
-        with _locked(dest.parent):  # a second process waits, then finds the file in the cache
-            if dest.is_file() and _cached_ok(remote, dest):
-                return dest
-            _download(remote, dest, progress, timeout, retries, retry_wait)
-    finally:
-        _remove_if_empty(dest.parent)
+    dest.parent.mkdir(parents=True, exist_ok=True)  # kept even on failure: the offline hint says to save the file there
+    with _locked(dest.parent):  # a second process waits, then finds the file in the cache
+        if dest.is_file() and _cached_ok(remote, dest):
+            return dest
+        _download(remote, dest, progress, timeout, retries, retry_wait)
     return dest
 
 
@@ -299,24 +297,10 @@ def _locked(folder: Path) -> Iterator[None]:
     except ImportError:  # Windows: no advisory locks; concurrent downloads of one URL are unsupported
         yield
         return
-    for _ in range(3):  # another process may remove the (empty) folder between mkdir and open
-        folder.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(folder, os.O_RDONLY)
-            break
-        except FileNotFoundError:
-            continue
-    else:
-        raise DownloadError(f"cannot lock the cache folder {folder}; is {CACHE_ENV} on a usable filesystem?")
+    fd = os.open(folder, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # closing releases the lock
 
-
-def _remove_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()  # only succeeds when a failed first download left nothing behind
-    except OSError:
-        pass
