@@ -375,3 +375,13 @@ def test_generator_only_rosinality_file_imports(tmp_path):
     assert not torch.equal(a.D.out.weight, ref.D.out.weight)
     meta = json.loads((tmp_path / "t" / "config.json").read_text())
     assert any("no discriminator" in n for n in meta["extra"]["notes"])
+
+
+def test_unwritable_cache_is_one_clear_error(server, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("GANDISTILL_CACHE", str(blocker))
+    server.files["/w.pt"] = PAYLOAD
+    with pytest.raises(DownloadError, match="cannot write the download cache.*GANDISTILL_CACHE"):
+        get(server.url("/w.pt"))
+    assert server.requests == []

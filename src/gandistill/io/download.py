@@ -141,11 +141,16 @@ def fetch(ref: str | Path, sha256: str | None = None, *, progress: bool = True, 
         return path
     remote = parse_remote(str(ref), sha256)
     dest = remote.cache_path
-    dest.parent.mkdir(parents=True, exist_ok=True)  # kept even on failure: the offline hint says to save the file there
-    with _locked(dest.parent):  # a second process waits, then finds the file in the cache
-        if dest.is_file() and _cached_ok(remote, dest):
-            return dest
-        _download(remote, dest, progress, timeout, retries, retry_wait)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)  # kept on failure: the offline hint names a path in it
+        with _locked(dest.parent):  # a second process waits, then finds the file in the cache
+            if dest.is_file() and _cached_ok(remote, dest):
+                return dest
+            _download(remote, dest, progress, timeout, retries, retry_wait)
+    except OSError as exc:  # network errors are DownloadErrors by now: this is the local disk
+        where = exc.filename or dest.parent
+        raise DownloadError(f"cannot write the download cache at {where} ({exc.strerror or exc}); free some space "
+                            f"or set {CACHE_ENV} to a writable folder on another disk") from None
     return dest
 
 
@@ -221,12 +226,16 @@ def _transfer(remote: RemoteFile, dest: Path, part: Path, meta: Path, progress: 
                    desc=dest.name, disable=not progress, leave=False)
         try:
             with open(part, mode) as fh:
-                while chunk := resp.read(_CHUNK):
+                while True:
+                    try:
+                        chunk = resp.read(_CHUNK)
+                    except (OSError, http.client.HTTPException) as exc:  # the network, not the disk
+                        raise _Interrupted(_reason(exc, timeout)) from None
+                    if not chunk:
+                        break
                     fh.write(chunk)
                     got += len(chunk)
                     bar.update(len(chunk))
-        except (OSError, http.client.HTTPException) as exc:
-            raise _Interrupted(_reason(exc, timeout)) from None
         finally:
             bar.close()
     if total is not None and got < total:  # http.client returns a short body without raising
