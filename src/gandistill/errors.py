@@ -16,3 +16,7 @@ class CheckpointError(GandistillError, ValueError):
 
 class OptionError(GandistillError, ValueError):
     """A command-line option or a config value is invalid (the message names the option or field and file)."""
+
+
+class DownloadError(GandistillError):
+    """A checkpoint could not be fetched or failed its hash check (the message names the URL and the cache path)."""
