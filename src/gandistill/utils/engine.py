@@ -53,8 +53,6 @@ def check_finite(stats: dict[str, float], step: int, out: Path, hint: str = DIVE
         raise divergence_error(f"{bad}", step, out / "checkpoints", hint)
 
 
-
-
 def d_step(D: torch.nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
            c: torch.Tensor | None, r1_gamma: float, do_r1: bool, r1_interval: int,
            augment: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, float]:
