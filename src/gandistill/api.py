@@ -358,7 +358,7 @@ class GPDStudent:
         return _to_uint8(torch.cat([self.model(xb.to(self.device)) for xb in x.split(batch)]))
 
     def export(self, fmt: str = "torchscript", out: PathLike | None = None) -> Path:
-        """TorchScript (or ONNX, with the onnx package) for deployment; see ``gandistill gpd export``."""
+        """TorchScript (or ONNX, with ``pip install 'gandistill[onnx]'``) for deployment; see ``gandistill gpd export``."""
         from .gpd.translate import export_student
 
         return export_student(self.directory, fmt, out)

@@ -12,3 +12,24 @@ class DataError(GandistillError, ValueError):
 
 class CheckpointError(GandistillError, ValueError):
     """A model directory, training state or foreign checkpoint is missing, corrupt or incompatible."""
+
+
+class GandistillWarning(UserWarning):
+    """Something the user should know (inputs resized, small samples, ...); the CLI prints it on one line."""
+
+
+def one_line_warnings() -> None:
+    """Make ``warnings`` print a GandistillWarning as one ``warning: ...`` line (others unchanged); the CLI calls it."""
+    import warnings
+
+    previous = warnings.formatwarning
+    if getattr(previous, "_gandistill", False):
+        return
+
+    def fmt(message, category, filename, lineno, line=None) -> str:
+        if issubclass(category, GandistillWarning):
+            return f"warning: {message}\n"
+        return previous(message, category, filename, lineno, line)
+
+    fmt._gandistill = True  # type: ignore[attr-defined]
+    warnings.formatwarning = fmt

@@ -99,7 +99,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     e = gsub.add_parser("export", help="export a student to TorchScript or ONNX", formatter_class=_FMT,
                         description="Trace a GPD student at its training resolution for deployment (feed images of "
-                        "that size).\nTorchScript needs nothing extra; ONNX needs the onnx package.\n\n"
+                        "that size).\nTorchScript needs nothing extra; ONNX needs pip install 'gandistill[onnx]' "
+                        "(onnx, onnxscript, onnx-ir).\n\n"
                         "  gandistill gpd export --model runs/student/model --export torchscript")
     e.add_argument("--model", required=True, help="student model directory")
     e.add_argument("--export", default="torchscript", choices=["torchscript", "onnx"],

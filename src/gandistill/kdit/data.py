@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..data.audio import load_wav
-from ..data.images import load_image, resize_square
+from ..data.images import load_square
 from ..data.labels import load_label_map
 from ..data.metadata import read_metadata
 from ..errors import DataError
@@ -41,7 +41,7 @@ class PairSet:
 
 
 def _image(path: Path, res: int) -> torch.Tensor:
-    arr = resize_square(load_image(path, 3), res)
+    arr = load_square(path, res, 3)
     return to_float(torch.from_numpy(np.array(arr)).permute(2, 0, 1))
 
 
