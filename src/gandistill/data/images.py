@@ -178,8 +178,9 @@ def warn_resized(sizes: list[tuple[str, int, int]], resolution: int, what: str =
     command resizes silently: the same wording for ``gpd adapt``, ``gpd anchors`` and ``translate``."""
     wrong = [f"{name} ({w}×{h})" for name, w, h in sizes if (w, h) != (resolution, resolution)]
     if wrong:
-        warnings.warn(f"{len(wrong)} {what} are not {resolution}×{resolution} like the model; they are centre-"
-                      f"cropped and resized: {name_some(wrong, 3)}", GandistillWarning, stacklevel=3)
+        are = "are" if len(wrong) > 1 else "is"
+        warnings.warn(f"{len(wrong)} of {len(sizes)} {what} {are} not {resolution}×{resolution} like the model; "
+                      f"centre-cropped and resized: {name_some(wrong, 3)}", GandistillWarning, stacklevel=3)
 
 
 def centre_crop(arr: np.ndarray) -> np.ndarray:

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from .images import image_header, list_images, load_square, name_some, no_images_error, resize_square, warn_resized
+from .images import (check_image_shape, image_header, list_images, load_square, name_some, no_images_error,
+                     resize_square, warn_resized)
 
 SIZE_INPUT = "input"  # --size input: each output at the size of its input's centre square
 
@@ -141,15 +142,36 @@ def output_side(size: int | str | None, file: Path | None, fallback: int) -> int
     return int(size) if size else fallback
 
 
+def resize_output(img: torch.Tensor, side: int | None) -> torch.Tensor:
+    """uint8 [C, H, W] resized (centre square, Lanczos, as inputs are) to ``side`` × ``side``; as is when None."""
+    if not side or tuple(img.shape[-2:]) == (side, side):
+        return img
+    arr = np.ascontiguousarray(img.permute(1, 2, 0).cpu().numpy())
+    out = resize_square(arr[..., 0] if arr.shape[2] == 1 else arr, side)
+    return torch.from_numpy(np.array(out.reshape(side, side, -1))).permute(2, 0, 1)  # a writable copy
+
+
+def resize_batch(x: torch.Tensor, resolution: int, what: str = "input") -> torch.Tensor:
+    """In-memory float ``[N, C, H, W]`` in [-1, 1] → ``resolution`` square by the rule files follow
+    (shape limits, uint8, centre crop, Lanczos), so arrays and files give the same model input."""
+    if tuple(x.shape[-2:]) == (resolution, resolution):
+        return x
+    out = []
+    for i, img in enumerate(x):
+        check_image_shape(f"{i} of the {what} batch", img.shape[-1], img.shape[-2])
+        u8 = (img.detach().float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)  # the quantisation of a saved PNG
+        out.append(resize_output(u8, resolution).float() / 127.5 - 1.0)
+    return torch.stack(out)
+
+
 def save_output(img: torch.Tensor, path: Path, side: int | None = None) -> None:
     """uint8 [C, H, W] → an RGB PNG (grey repeated), resized (Lanczos) to ``side`` × ``side`` when given."""
     from PIL import Image
 
     from ..io.atomic import atomic_path
 
+    img = resize_output(img, side)
     arr = img.expand(3, -1, -1).permute(1, 2, 0).cpu().numpy() if img.shape[0] == 1 else img.permute(1, 2, 0).cpu().numpy()
-    if side and side != arr.shape[0]:
-        arr = resize_square(np.ascontiguousarray(arr), side)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:  # a crash never leaves a half-written PNG
         Image.fromarray(np.ascontiguousarray(arr)).save(tmp, format="PNG")
