@@ -13,7 +13,8 @@ from pathlib import Path
 
 import torch
 
-from ..data.inputs import input_entries, load_image_batch, output_paths, output_side, save_output, warn_if_resized
+from ..data.inputs import (input_entries, load_image_batch, output_paths, output_side, parse_size, save_output,
+                           warn_if_resized)
 from ..errors import DataError, GandistillError
 from ..utils.dist import resolve_device
 from ..utils.images import to_uint8
@@ -114,7 +115,7 @@ def _run_cli(model_dir: str, args) -> list[Path]:
     if getattr(args, "reference", None):
         raise DataError("a GPD student takes no --reference: its style is fixed by training; drop --reference")
     return translate_gpd(model_dir, args.input, args.output, batch_size=args.batch, device=args.device,
-                         progress=not getattr(args, "no_progress", False), size=getattr(args, "size", None))
+                         progress=not getattr(args, "no_progress", False), size=parse_size(getattr(args, "size", None)))
 
 
 def _register() -> None:
