@@ -3,7 +3,7 @@
     gandistill evaluate runs/x/samples --reference data/faces --metrics fid,kid --num 5000
     gandistill evaluate runs/x/translated --reference data/test/B --paired --metrics ssim,psnr,l1,lpips
     gandistill evaluate out/ --reference test/B --paired --resize 128    # outputs and ground truth of other sizes
-    gandistill evaluate runs/teacher --reference data/faces --num 1000       # a model directory: sampled here
+    gandistill evaluate runs/teacher/model --reference data/faces --num 1000  # a model directory: sampled here
 """
 from __future__ import annotations
 
