@@ -85,9 +85,12 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
     if tuple(anchors.ws.shape[1:]) != (G_T.num_ws, G_T.w_dim):
         raise CheckpointError(f"{cfg.anchors} holds latents of shape {list(anchors.ws.shape[1:])}, the generators "
                               f"use [{G_T.num_ws}, {G_T.w_dim}]: it was made for another teacher")
+    if anchors.mode == "target" and cfg.kd == "none":
+        raise GandistillError(f"--kd none trains on real (photo, target) pairs only, and {cfg.anchors} comes from "
+                              "target images alone (no photos): use --kd anchor (or direct)")
     res, ch = G_T.resolution, G_T.img_channels
-    print(f"distill: kd={cfg.kd}, {len(anchors)} real pairs ({anchors.mode}), student {cfg.arch} at {res}², "
-          f"device {device}")
+    pairs = "real pairs" if anchors.mode == "paired" else "anchor pairs (G_T(w_a), real target)"
+    print(f"distill: kd={cfg.kd}, {len(anchors)} {pairs}, student {cfg.arch} at {res}², device {device}")
     if dry_run:
         print(json.dumps(asdict(cfg), indent=2))
         return out / "model"
