@@ -165,7 +165,7 @@ def main() -> None:
         t0 = time.perf_counter()
         model = distill(DistillConfig(**{**dict(
             out=str(out / f"student-{kd}{args.tag}"), adapted=str(adapted), anchors=str(anchors), kd=kd,
-            steps=steps_distill, seed=args.seed, device="cpu", progress=False,
+            steps=steps_distill, seed=args.seed, device="cpu", progress=False, depth=min(4, res.bit_length() - 2),
             grid_every=max(1, steps_distill // 4), snap_every=steps_distill), **json.loads(args.distill_overrides)}))
         timings[f"distill_{kd}_s"] = time.perf_counter() - t0
         S = load_translator(model).eval()

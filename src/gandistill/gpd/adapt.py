@@ -158,8 +158,6 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
         loss_g.backward()
         opt_g.step()
         stats = {"loss/G": float(loss_adv.detach()), "loss/cdc": float(loss_cdc.detach())}
-        if image_level is not None:
-            stats["adapt/image_level_frac"] = float(image_level.float().mean())
 
         # --- D: logistic on augmented targets vs fakes (each real in the mode of its fake), lazy R1 ---
         real = fetch_reals(cfg.batch)
