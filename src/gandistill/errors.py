@@ -14,6 +14,10 @@ class CheckpointError(GandistillError, ValueError):
     """A model directory, training state or foreign checkpoint is missing, corrupt or incompatible."""
 
 
+class DownloadError(GandistillError):
+    """A checkpoint could not be fetched or failed its hash check (the message names the URL and the cache path)."""
+
+
 class GandistillWarning(UserWarning):
     """Something the user should know (inputs resized, small samples, ...); the CLI prints it on one line."""
 
