@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .. import __version__
-from ..errors import GandistillError
+from ..errors import GandistillError, one_line_warnings
 from ..io.atomic import TEMP_RE
 
 # Modules that add sub-commands, in the order shown by --help.
@@ -74,6 +74,7 @@ def describe_os_error(exc: OSError, args: argparse.Namespace | None = None) -> s
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    one_line_warnings()
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
