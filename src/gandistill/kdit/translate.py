@@ -19,6 +19,7 @@ from ..data.inputs import expand_inputs, load_image_batch
 from ..data.labels import load_label_map
 from ..errors import DataError
 from ..utils.images import make_grid, save_image
+from ..utils.inference import inference, prepare_for_inference
 from ..utils.logging import progress_bar
 from .i2i import I2IStudent
 from .x2i import X2IStudent
@@ -28,12 +29,12 @@ def _save(img: torch.Tensor, path: Path) -> None:
     save_image(make_grid(img[None], nrow=1, pad=0), path)
 
 
-@torch.no_grad()
+@inference
 def translate_images(model: I2IStudent, inputs: list[str | Path], output: str | Path,
                      reference: str | Path | None = None, k: int | None = None, batch: int = 16, seed: int = 0,
                      device: str | torch.device = "cpu", progress: bool = True) -> list[Path]:
     """I2I student over image (or label-map) files; appearance from ``reference`` or seeded noise."""
-    model = model.to(device).eval()
+    model = prepare_for_inference(model, device)
     files = expand_inputs(inputs)
     res = model.resolution
     out = Path(output)
@@ -62,7 +63,7 @@ def translate_images(model: I2IStudent, inputs: list[str | Path], output: str | 
     return written
 
 
-@torch.no_grad()
+@inference
 def _translate_conditions(model: X2IStudent, cond: torch.Tensor, names: list[str], output: str | Path,
                           samples: int, batch: int, seed: int, device, progress: bool) -> list[Path]:
     out = Path(output)
@@ -93,7 +94,7 @@ def translate_texts(model: X2IStudent, texts: list[str], output: str | Path, sam
 
     emb = (embedder or SentenceEmbedder.load()).encode(list(texts))
     names = [f"text-{i:03d}" for i in range(len(texts))]
-    return _translate_conditions(model.to(device).eval(), emb, names, output, samples, batch, seed, device, progress)
+    return _translate_conditions(prepare_for_inference(model, device), emb, names, output, samples, batch, seed, device, progress)
 
 
 def translate_audio(model: X2IStudent, inputs: list[str | Path], output: str | Path, samples: int = 1,
@@ -105,5 +106,5 @@ def translate_audio(model: X2IStudent, inputs: list[str | Path], output: str | P
     waves = [torch.from_numpy(load_wav(f, model.config.sample_rate)) for f in files]
     length = min(len(w) for w in waves)
     cond = torch.stack([w[:length] for w in waves])
-    return _translate_conditions(model.to(device).eval(), cond, [f.stem for f in files], output, samples, batch,
+    return _translate_conditions(prepare_for_inference(model, device), cond, [f.stem for f in files], output, samples, batch,
                                  seed, device, progress)

@@ -26,6 +26,7 @@ import torch
 
 from ..teacher.generator import Generator
 from ..teacher.layers import NoiseMode
+from ..utils.inference import inference, prepare_for_inference
 
 
 @dataclass
@@ -70,7 +71,7 @@ def mix_ws(w1: torch.Tensor, w2: torch.Tensor, k: torch.Tensor | int) -> torch.T
     return torch.where(take1, w1, w2)
 
 
-@torch.no_grad()
+@inference
 def synthesize_triplets(G: Generator, w1: torch.Tensor, w2: torch.Tensor, k: torch.Tensor,
                         noise_mode: NoiseMode = "const", share_prefix: bool = True,
                         return_features: bool = False, render_x2: bool = True) -> Triplets:
@@ -141,7 +142,7 @@ class TripletSampler:
                  batch: int = 8, noise_mode: NoiseMode = "const", share_prefix: bool = True,
                  return_features: bool = False, device: str | torch.device | None = None,
                  render_x2: bool = True):
-        self.G = G
+        self.G = prepare_for_inference(G)  # a frozen teacher: eval + channels-last (in place)
         self.num_ws = G.num_ws
         self.k_range = check_k_range(k_range if k_range is not None else default_k_range(self.num_ws), self.num_ws)
         if batch < 1:
@@ -158,7 +159,7 @@ class TripletSampler:
     def __next__(self) -> Triplets:
         return self.sample(self.batch)
 
-    @torch.no_grad()
+    @inference
     def sample(self, n: int, k: int | None = None) -> Triplets:
         z = torch.randn(2, n, self.G.z_dim, generator=self.rng).to(self.device)
         lo, hi = self.k_range
