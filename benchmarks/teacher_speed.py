@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 
 _REF = dict(z_dim=512, w_dim=512, mapping_layers=8, channel_base=16384, channel_max=64)
 _REF_TRAIN = dict(r1_gamma=10.0, pl_weight=2.0, style_mixing=0.9, augment="none")
@@ -49,6 +50,11 @@ def _split(name: str):
     return c, batch, opts
 
 
+def _clock():
+    """time.perf_counter, or this thread's CPU time with --clock cpu (1 thread: ignores waiting for a loaded CPU)."""
+    return time.thread_time if os.environ.get("TEACHER_SPEED_CLOCK") == "cpu" else time.perf_counter
+
+
 def _worker(name: str, variant: str, what: str, steps: int) -> dict:
     import torch
 
@@ -66,10 +72,11 @@ def _worker(name: str, variant: str, what: str, steps: int) -> dict:
         with torch.inference_mode():
             for _ in range(2):
                 G(z, noise_mode="const")
-            t = time.perf_counter()
+            clock = _clock()
+            t = clock()
             for _ in range(steps):
                 G(z, noise_mode="const")
-            dt = time.perf_counter() - t
+            dt = clock() - t
         ips = batch * steps / dt
     else:
         import gandistill.teacher.train as T
@@ -78,6 +85,7 @@ def _worker(name: str, variant: str, what: str, steps: int) -> dict:
 
         images = (torch.rand(256, 3, mcfg.resolution, mcfg.resolution) * 255).to(torch.uint8)
         T.load_training_images = lambda *a, **k: images  # synthetic data: we time the engine, not decoding
+        T.time = types.SimpleNamespace(perf_counter=_clock())  # the loop's per-step timer
         with tempfile.TemporaryDirectory() as tmp:
             cfg = TeacherTrainConfig(out=tmp, steps=steps + 3, batch=batch, log_every=1, grid_every=0,
                                      snap_every=10 ** 9, progress=False, channels_last=variant != "eager",
@@ -109,27 +117,29 @@ def _flops(name: str, reps: int) -> dict:
     torch.manual_seed(0)
     G = prepare_for_inference(Generator(StyleGAN2Config(**c)))
     z = torch.randn(batch, G.z_dim)
-    a, b = torch.randn(4096, 4096), torch.randn(4096, 4096)
+    size = int(os.environ.get("TEACHER_SPEED_MATMUL", 4096))
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    counter = FlopCounterMode(display=False)
+    with counter:  # grad mode (its module tracker fails under inference_mode and no_grad); forward only
+        G(z, noise_mode="const")
+    flops = counter.get_total_flops()
     with torch.inference_mode():
-        counter = FlopCounterMode(display=False)
-        with counter:
-            G(z, noise_mode="const")
-        flops = counter.get_total_flops()
         G(z, noise_mode="const")  # warm-up
         a @ b
         t_g, t_m = [], []
+        clock = _clock()
         for _ in range(reps):  # alternate so that load changes hit both alike
-            t = time.perf_counter()
+            t = clock()
             G(z, noise_mode="const")
-            t_g.append(time.perf_counter() - t)
-            t = time.perf_counter()
+            t_g.append(clock() - t)
+            t = clock()
             a @ b
-            t_m.append(time.perf_counter() - t)
+            t_m.append(clock() - t)
     med = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
-    g_gflops, m_gflops = flops / med(t_g) / 1e9, 2 * 4096 ** 3 / med(t_m) / 1e9
+    g_gflops, m_gflops = flops / med(t_g) / 1e9, 2 * size ** 3 / med(t_m) / 1e9
     return {"config": name, "what": "sample_flops", "batch": batch, "gflop_per_batch": round(flops / 1e9, 2),
             "images_per_sec": round(batch / med(t_g), 3), "sample_gflops": round(g_gflops, 1),
-            "matmul_4096_fp32_gflops": round(m_gflops, 1), "fraction_of_matmul": round(g_gflops / m_gflops, 3),
+            "matmul_fp32_size": size, "matmul_fp32_gflops": round(m_gflops, 1), "fraction_of_matmul": round(g_gflops / m_gflops, 3),
             "threads": torch.get_num_threads(), "repeats": reps}
 
 
@@ -182,9 +192,16 @@ def main() -> None:
     ap.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated subset of " + ", ".join(CONFIGS))
     ap.add_argument("--what", default="train,sample", help="train, sample or both")
     ap.add_argument("--repeats", type=int, default=1, help="alternating repeats per variant (median reported)")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="cpu: one thread, timed by its CPU time (for a loaded machine: waiting does not count)")
     ap.add_argument("--flops", action="store_true", help="256 px sampling GFLOP/s vs fp32 4096² matmul GFLOP/s")
     ap.add_argument("--profile", action="store_true", help="profile training steps of ref_64px_b8 and print the table")
     args = ap.parse_args()
+    if args.clock == "cpu":  # inherited by the worker processes
+        os.environ.update(TEACHER_SPEED_CLOCK="cpu", OMP_NUM_THREADS="1")
+        import torch
+
+        torch.set_num_threads(1)
     if args.worker:
         name, variant, what, steps = args.worker
         print(json.dumps(_worker(name, variant, what, int(steps))))
@@ -225,7 +242,8 @@ def main() -> None:
                 results.append(row)
 
     report = {"benchmark": "teacher_speed", "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
-              "cpus": os.cpu_count(), "repeats": args.repeats, "results": results}
+              "cpus": os.cpu_count(), "repeats": args.repeats,
+              "clock": "CPU time of the one compute thread" if args.clock == "cpu" else "wall", "results": results}
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:
