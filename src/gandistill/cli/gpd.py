@@ -161,7 +161,8 @@ def _route(args) -> int:
     src, tgt = load_generators(args.adapted, args.teacher, resolve_device(args.device))
     files = expand_inputs(args.input)
     x = load_image_batch(files, src.config.resolution, src.config.img_channels).to(next(src.parameters()).device)
-    y, q = teacher_route(src.G, tgt.G, x, from_args(ProjectConfig, args), D_T=src.D, progress=True)
+    pcfg = from_args(ProjectConfig, args)
+    y, q = teacher_route(src.G, tgt.G, x, pcfg, D_T=src.D, progress=pcfg.progress)
     args.output.mkdir(parents=True, exist_ok=True)
     for f, img in zip(files, to_uint8(y)):
         save_image(make_grid(img[None], nrow=1, pad=0), args.output / f"{f.stem}.png")

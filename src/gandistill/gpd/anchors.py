@@ -85,6 +85,7 @@ def compute_anchors(cfg: AnchorsConfig, progress: bool = True) -> Path:
     if not cfg.adapted or not cfg.data:
         raise GandistillError("gpd anchors needs --adapted (model directory) and --data (paired or target folder)")
     device = resolve_device(cfg.device)
+    progress = progress and cfg.progress
     source, target = load_generators(cfg.adapted, cfg.teacher, device)
     res, ch = source.config.resolution, source.config.img_channels
     data = Path(cfg.data)
