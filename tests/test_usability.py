@@ -1,0 +1,109 @@
+"""Issue 13, "nothing lost, nothing cryptic": model cards, portable model directories, the README snippet,
+one-line CLI warnings, labelled picture grids and readable plots."""
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from kdit_support import tiny_teacher
+from PIL import Image
+
+from gandistill.io.pretrained import read_model_config, recorded_parent_dir
+from gandistill.kdit.distill import DistillConfig, distill
+from gandistill.kdit.finetune import FinetuneConfig, finetune
+
+torch.set_num_threads(1)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _front_matter(path: Path) -> dict:
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("---\n"), text[:80]
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def test_model_dirs_record_paths_relative_to_themselves_and_load_from_another_cwd(tmp_path, monkeypatch):
+    from gandistill.data import generate_toyfaces
+
+    work = tmp_path / "project"
+    (work / "runs").mkdir(parents=True)
+    tiny_teacher().save_pretrained(work / "runs" / "teacher" / "model")
+    generate_toyfaces(work / "toy", n=6, res=16, seed=0, progress=False, workers=1)
+    monkeypatch.chdir(work)  # the user gives paths relative to the working directory, as on the command line
+    student = distill(DistillConfig(out="runs/kdit", teacher="runs/teacher/model", steps=1, batch=2,
+                                    progress=False, grid_every=0, snap_every=1))
+    meta = read_model_config(student)
+    assert str(tmp_path) not in (work / student / "config.json").read_text()  # nothing local and absolute
+    assert meta["extra"]["teacher_dir"] == "../../teacher/model"  # relative to the model directory itself
+
+    card = _front_matter(work / student / "README.md")
+    assert card["license"] == "mit" and card["library_name"] == "gandistill"
+    assert card["model_class"] == "I2IStudent" and card["sha256"] == meta["sha256"]
+    assert card["base_model"] == "../../teacher/model"
+    assert card["parents"]["teacher"] == meta["parents"]["teacher"]
+    assert "from gandistill import KDITStudent" in (work / student / "README.md").read_text()
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the recorded teacher must still be found, and fine-tuning needs no --teacher
+    absolute = work / student
+    assert recorded_parent_dir(absolute) == (work / "runs" / "teacher" / "model").resolve()
+    tuned = finetune(FinetuneConfig(out=str(work / "runs" / "ft"), modality="image", student=str(absolute),
+                                    data=str(work / "toy"), n_pairs=4, steps=1, batch=2, progress=False,
+                                    grid_every=0, snap_every=1))
+    assert read_model_config(tuned)["extra"]["teacher_dir"] == "../../teacher/model"
+    card = _front_matter(Path(tuned) / "README.md")
+    assert card["data"]["data"] == str(work / "toy") and set(card["parents"]) == {"teacher", "student"}
+
+
+def test_old_cwd_relative_records_still_load(tmp_path, monkeypatch):
+    t = tiny_teacher()
+    t.save_pretrained(tmp_path / "teacher")
+    (tmp_path / "s").mkdir()
+    meta = {"class": "I2IStudent", "extra": {"teacher_dir": "teacher"}}  # written before paths were relative
+    (tmp_path / "s" / "config.json").write_text(json.dumps(meta))
+    monkeypatch.chdir(tmp_path)
+    assert recorded_parent_dir(tmp_path / "s") == Path("teacher")
+
+
+def test_readme_python_snippet_runs_without_gradients(tmp_path, monkeypatch):
+    from gandistill.gpd import TranslatorConfig, UNetTranslator
+    from gandistill.kdit import I2IStudent
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## Python API\s+```python\n(.*?)```", text, re.S).group(1)
+    t = tiny_teacher()
+    t.save_pretrained(tmp_path / "runs" / "teacher32" / "model")
+    I2IStudent.from_teacher(t).save_pretrained(tmp_path / "runs" / "demo" / "kdit-finetune" / "model")
+    UNetTranslator(TranslatorConfig(resolution=16, channels=8, max_channels=16, depth=2)).save_pretrained(
+        tmp_path / "runs" / "demo" / "gpd-student" / "model")
+    for folder in ("sketches", "photos"):
+        (tmp_path / folder).mkdir()
+        for i in range(2):
+            Image.fromarray(np.full((16, 16, 3), 40 * i, np.uint8)).save(tmp_path / folder / f"{i}.png")
+    Image.fromarray(np.full((16, 16, 3), 200, np.uint8)).save(tmp_path / "me.png")
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(block, "README.md", "exec"), scope)
+    assert scope["img"].shape == (4, 3, 16, 16) and not scope["img"].requires_grad
+    assert scope["photos"].shape[0] == 2 and scope["sketches"].dtype == torch.uint8
+
+
+def test_cli_prints_warnings_as_one_line(capsys, monkeypatch):
+    from gandistill.cli.main import main
+
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # restored after the test
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("projection is poor", UserWarning)
+    err = capsys.readouterr().err
+    assert err == "warning: projection is poor\n"
