@@ -159,3 +159,47 @@ def test_tokenizers_library_is_used_when_installed():
     assert isinstance(fast, FastTokenizer)
     for caption in ("短い髪の男性", "빨간 머리", "a face\u3000with\x00 glasses", "x" * 300):
         assert fast(caption) == slow(caption), caption
+
+
+# ---------------------------------------------------------------------------------------------- training health
+
+def test_discriminator_watch_names_a_winning_discriminator_and_the_remedy():
+    from gandistill.teacher.health import DiscriminatorWatch, TrainingHealthWarning
+
+    watch = DiscriminatorWatch("diffaug", window=10, gap=8.0, every=50)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for step in range(1, 40):  # healthy: a gap of 3
+            assert watch.update(step, {"scores/real": 1.0, "scores/fake": -2.0}) is None
+        said = [watch.update(step, {"scores/real": 5.0, "scores/fake": -11.0}) for step in range(40, 200)]
+    lines = [m for m in said if m]
+    # the rolling mean gap (3 before step 40, 16 after) reaches 8 at step 43; then at most once per 50 steps
+    assert [said.index(m) + 40 for m in lines] == [43, 93, 143, 193]
+    assert "+5.0" in lines[1] and "-11.0" in lines[1] and "`--augment ada`" in lines[0] and "\n" not in lines[0]
+    assert all(issubclass(w.category, TrainingHealthWarning) for w in caught) and len(caught) == 4
+    assert "ADA is already on" in DiscriminatorWatch("ada").remedies()
+
+
+def test_teacher_training_reports_the_discriminator_watch(tmp_path, monkeypatch):
+    from gandistill.data import generate_toyfaces
+    from gandistill.teacher import StyleGAN2Config
+    from gandistill.teacher import train as train_mod
+    from gandistill.teacher.health import DiscriminatorWatch, TrainingHealthWarning
+    from gandistill.teacher.train_config import TeacherTrainConfig
+
+    class Strict(DiscriminatorWatch):  # any gap counts, so the hook in the loop is what is tested
+        def __init__(self, augment):
+            super().__init__(augment, window=2, gap=-1e9, every=3)
+
+    monkeypatch.setattr(train_mod, "DiscriminatorWatch", Strict)
+    generate_toyfaces(tmp_path / "toy", n=8, res=16, seed=0, progress=False, workers=1)
+    cfg = TeacherTrainConfig(out=str(tmp_path / "t"), data=str(tmp_path / "toy" / "photo"), steps=6, batch=4,
+                             progress=False, grid_every=0, snap_every=6, log_every=1, device="cpu",
+                             model=StyleGAN2Config(resolution=16, z_dim=16, w_dim=16, mapping_layers=2,
+                                                   channel_base=256, channel_max=16))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train_mod.train_teacher(cfg)
+    steps = [re.match(r"step (\d+):", str(w.message)).group(1) for w in caught
+             if issubclass(w.category, TrainingHealthWarning)]
+    assert steps == ["2", "5"]
