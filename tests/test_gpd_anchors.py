@@ -53,6 +53,10 @@ def test_anchors_file_roundtrip(setup, mode):
     assert a.mode == mode and len(a) == 3 and a.ws.shape == (3, 6, 16)
     assert a.x.shape == a.y.shape == (3, 3, 16, 16)
     assert path.with_suffix(".json").is_file() and path.with_suffix(".png").is_file()
+    from PIL import Image
+
+    with Image.open(path.with_suffix(".png")) as im:  # rows and columns are labelled: margins beyond the tiles
+        assert im.width > (3 * 17 + 1) * 4 + 40 and im.height > (4 * 17 + 1) * 4 + 8
     assert "mean_psnr" in a.quality
     if mode == "target":  # the source side is the teacher's rendering of the anchor
         G_T = Teacher.from_pretrained(setup[1]).G

@@ -203,3 +203,37 @@ def test_teacher_training_reports_the_discriminator_watch(tmp_path, monkeypatch)
     steps = [re.match(r"step (\d+):", str(w.message)).group(1) for w in caught
              if issubclass(w.category, TrainingHealthWarning)]
     assert steps == ["2", "5"]
+
+
+# ---------------------------------------------------------------------------------------------- pictures
+
+def _has_text(region: np.ndarray) -> bool:
+    return bool((region.min(axis=-1) < 100).sum() > 10)  # dark glyph pixels on the white margin
+
+
+def test_labelled_grid_keeps_the_tiles_and_adds_readable_labels():
+    from gandistill.utils.images import labelled_grid, make_grid
+
+    imgs = torch.rand(6, 3, 16, 16) * 2 - 1
+    plain = np.asarray(Image.fromarray(make_grid(imgs, 3)).resize((52 * 2, 35 * 2), Image.NEAREST))
+    out = labelled_grid(imgs, 3, row_labels=["G_T(w)", "G_target(w)"],
+                        col_labels=["w0", "w1", "a very long file name that cannot fit"], scale=2)
+    top, left = out.shape[0] - plain.shape[0], out.shape[1] - plain.shape[1]
+    assert top > 8 and left > 30
+    np.testing.assert_array_equal(out[top:, left:], plain)  # the pictures themselves are untouched
+    assert _has_text(out[top:, :left]) and _has_text(out[:top, left:])
+    assert np.array_equal(labelled_grid(imgs, 3), np.asarray(Image.fromarray(make_grid(imgs, 3))))
+
+
+def test_triplet_preview_is_labelled(tmp_path):
+    from gandistill.cli.main import main
+
+    tiny_teacher().save_pretrained(tmp_path / "teacher")
+    assert main(["triplets", "--teacher", str(tmp_path / "teacher"), "--out", str(tmp_path / "t"), "--n", "2",
+                 "--preview-k", "3", "--device", "cpu", "--no-images"]) == 0
+    for name in ("preview.png", "preview-k3.png"):
+        arr = np.asarray(Image.open(tmp_path / "t" / name).convert("RGB"))
+        plain_w, plain_h = (3 * 17 + 1) * 2, (2 * 17 + 1) * 2
+        top, left = arr.shape[0] - plain_h, arr.shape[1] - plain_w
+        assert top > 8 and left > 20, name
+        assert _has_text(arr[:top, left:]) and _has_text(arr[top:, :left]), name

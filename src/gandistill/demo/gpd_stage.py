@@ -11,7 +11,7 @@ import torch
 from ..gpd import AdaptConfig, AnchorsConfig, DistillConfig, adapt, compute_anchors, distill
 from ..gpd.translate import translate_gpd
 from ..metrics import l1, ssim
-from ..utils.images import save_grid
+from ..utils.images import save_labelled_grid
 from ..utils.logging import read_scalars
 from ..utils.plot import plot_scalars
 from .run import DemoRun, latest_grid, read_uint8
@@ -73,7 +73,8 @@ def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -
         photos = read_uint8(sorted((test / "A").glob("*.png")))
         truth = read_uint8(sorted((test / "B").glob("*.png")))
         fake = read_uint8(sorted(written))
-        save_grid(torch.cat([photos[:8], truth[:8], fake[:8]]), out / "gpd_heldout.png", nrow=8, scale=3)
+        save_labelled_grid(torch.cat([photos[:8], truth[:8], fake[:8]]), out / "gpd_heldout.png", nrow=8, scale=3,
+                           row_labels=["input photo", "true sketch", "GPD student"])
         table = [["GPD student (anchor KD)", f"{float(ssim(fake, truth).mean()):.3f}",
                   f"{float(l1(fake, truth).mean()):.4f}"]]
         latest_grid(Path(acfg.out), "compare-*.png", out / "gpd_adapt_compare.png")

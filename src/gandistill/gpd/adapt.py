@@ -24,7 +24,7 @@ from ..teacher import Generator, Teacher
 from ..teacher.augment import Augment
 from ..teacher.loss import g_nonsaturating
 from ..utils.dist import resolve_device
-from ..utils.images import save_grid, to_float
+from ..utils.images import save_grid, save_labelled_grid, to_float
 from ..utils.engine import d_step, run_loop
 from ..utils.training import adam
 from .cdc import cdc_loss
@@ -62,10 +62,11 @@ def freeze_parts(G: Generator, D, freeze_g: list[int], freeze_d: int) -> None:
 
 @torch.no_grad()
 def comparison_grid(G_T: Generator, G: Generator, ws: torch.Tensor, path: str | Path) -> None:
-    """Top row G_T(w), bottom row G_target(w), for the same latents."""
+    """Top row G_T(w), bottom row G_target(w), for the same latents (labelled)."""
     a = G_T.synthesis(ws, noise_mode=NOISE_MODE)
     b = G.synthesis(ws, noise_mode=NOISE_MODE)
-    save_grid(torch.cat([a, b]), path, nrow=len(ws), scale=max(1, 128 // a.shape[-1]))
+    save_labelled_grid(torch.cat([a, b]), path, nrow=len(ws), row_labels=["G_T(w) source", "G_target(w) adapted"],
+                       col_labels=[f"w{i}" for i in range(len(ws))], scale=max(1, 128 // a.shape[-1]))
 
 
 def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:

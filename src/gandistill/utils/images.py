@@ -1,12 +1,14 @@
-"""Tensor ↔ uint8 conversion and PNG sample grids."""
+"""Tensor ↔ uint8 conversion and PNG sample grids (optionally with row and column labels)."""
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from ..io.atomic import atomic_path
 
@@ -49,3 +51,63 @@ def save_image(array: np.ndarray, path: str | Path, scale: int = 1) -> None:
 
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, scale: int = 1) -> None:
     save_image(make_grid(images, nrow), path, scale)
+
+
+@functools.lru_cache(maxsize=8)
+def font(size: int = 13) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """Pillow's built-in font at ``size`` px (scalable since Pillow 10.1; the fixed bitmap font before)."""
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1
+        return ImageFont.load_default()
+
+
+def text_size(draw: ImageDraw.ImageDraw, text: str, fnt) -> tuple[int, int]:
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=fnt)
+    return right - left, bottom - top
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, fnt, width: int) -> str:
+    """``text`` shortened with an ellipsis until it is at most ``width`` pixels wide."""
+    if text_size(draw, text, fnt)[0] <= width:
+        return text
+    while len(text) > 1 and text_size(draw, text + "…", fnt)[0] > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def labelled_grid(images: torch.Tensor, nrow: int | None = None, row_labels: Sequence[str] = (),
+                  col_labels: Sequence[str] = (), scale: int = 1, pad: int = 1) -> np.ndarray:
+    """:func:`make_grid` enlarged ``scale`` times (nearest), with a label left of each row and above each
+    column; a column label wider than its tile is shortened with an ellipsis."""
+    n, _, h, w = images.shape
+    nrow = nrow or math.ceil(math.sqrt(n))
+    img = Image.fromarray(make_grid(images, nrow, pad))
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    if not row_labels and not col_labels:
+        return np.asarray(img)
+    fnt = font(int(min(16, max(11, h * scale // 5))))
+    probe = ImageDraw.Draw(img)
+    line_h = text_size(probe, "Hg(y)", fnt)[1]
+    left = max((text_size(probe, t, fnt)[0] for t in row_labels), default=0) + 10 if row_labels else 0
+    top = line_h + 8 if col_labels else 0
+    canvas = Image.new("RGB", (img.width + left, img.height + top), "white")
+    canvas.paste(img, (left, top))
+    draw = ImageDraw.Draw(canvas)
+    for r, text in enumerate(row_labels):
+        tw, th = text_size(draw, text, fnt)
+        y = top + (pad + r * (h + pad) + h / 2) * scale
+        draw.text((left - 5 - tw, y - th / 2), text, fill="black", font=fnt)
+    for c, text in enumerate(col_labels[:nrow]):
+        text = _fit(draw, text, fnt, (w + pad) * scale - 2)
+        tw, _ = text_size(draw, text, fnt)
+        x = left + (pad + c * (w + pad) + w / 2) * scale
+        draw.text((x - tw / 2, 3), text, fill="black", font=fnt)
+    return np.asarray(canvas)
+
+
+def save_labelled_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None,
+                       row_labels: Sequence[str] = (), col_labels: Sequence[str] = (), scale: int = 1) -> None:
+    """A PNG sample grid whose rows and columns say what they show."""
+    save_image(labelled_grid(images, nrow, row_labels, col_labels, scale), path)
