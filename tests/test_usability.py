@@ -237,3 +237,34 @@ def test_triplet_preview_is_labelled(tmp_path):
         top, left = arr.shape[0] - plain_h, arr.shape[1] - plain_w
         assert top > 8 and left > 20, name
         assert _has_text(arr[:top, left:]) and _has_text(arr[top:, :left]), name
+
+
+def test_nice_ticks_and_labels():
+    from gandistill.utils.plot import nice_ticks, tick_label
+
+    assert nice_ticks(0, 11990) == [0, 5000, 10000]
+    assert nice_ticks(-1.56, 1.12) == [-1.0, 0.0, 1.0] and nice_ticks(-1.56, 1.12, 8) == [-1.5, -1.0, -0.5, 0.0, 0.5, 1.0]
+    assert [tick_label(v) for v in (0, 0.5, 2500, 12000, 1.5e6)] == ["0", "0.5", "2500", "12k", "1500k"]
+
+
+def test_pil_loss_plot_keeps_every_label_inside_the_picture(tmp_path):
+    from gandistill.utils.plot import line_plot
+
+    xs = list(range(0, 123457, 100))
+    series = {"loss/a_rather_long_loss_name_for_the_legend": (xs, [1e5 / (1 + x) - 3.2e4 for x in xs]),
+              "scores/fake": (xs, [-0.001 * x for x in xs])}
+    assert line_plot(series, tmp_path / "p.png", title="GPD student losses (smoothed)", backend="pil") == "pil"
+    arr = np.asarray(Image.open(tmp_path / "p.png").convert("RGB"))
+    for edge in (arr[:3], arr[-3:], arr[:, :3], arr[:, -3:]):
+        assert (edge == 255).all()  # nothing runs into (and is cut at) the border
+    assert _has_text(arr[:, -200:]) and arr.shape[1] >= 640  # the legend is drawn in full
+    line_plot({}, tmp_path / "empty.png", backend="pil")
+    assert _has_text(np.asarray(Image.open(tmp_path / "empty.png").convert("RGB")))  # says "no data"
+
+
+def test_matplotlib_loss_plot_when_installed(tmp_path):
+    pytest.importorskip("matplotlib", reason="matplotlib not installed (the `plots` extra)")
+    from gandistill.utils.plot import line_plot
+
+    assert line_plot({"loss/G": ([0, 1, 2], [1.0, 0.5, 0.2])}, tmp_path / "m.png") == "matplotlib"
+    assert Image.open(tmp_path / "m.png").size == (640, 360)
