@@ -14,6 +14,7 @@ from ..metrics import l1, ssim
 from ..utils.images import save_labelled_grid
 from ..utils.logging import read_scalars
 from ..utils.plot import plot_scalars
+from .recipe import full_size
 from .run import DemoRun, latest_grid, read_uint8
 
 N_SHOTS = 10
@@ -42,8 +43,7 @@ def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -
     adapted = Path(acfg.out) / "model"
     run.report.command("GPD adaptation", f"gandistill gpd adapt --teacher {teacher_dir} --target {shots / 'B'} "
                        f"--out {acfg.out} --steps {acfg.steps}",
-                       "gandistill gpd adapt --teacher ffhq256/model --target my_10_sketches/ --out runs/adapt "
-                       "--steps 1000 --device cuda")
+                       full_size("GPD adaptation"))
 
     with run.stage("GPD anchors"):
         anchors = out / "gpd-adapt" / "anchors.safetensors"
@@ -55,7 +55,7 @@ def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -
         fp = run.mark_done("gpd-anchors", settings)
     run.report.command("GPD anchors", f"gandistill gpd anchors --adapted {adapted} --data {shots} "
                        f"--steps {ncfg.steps} --out {anchors}",
-                       "gandistill gpd anchors --adapted runs/adapt/model --data my_pairs/ --steps 500 --device cuda")
+                       full_size("GPD anchors"))
 
     with run.stage("GPD distillation"):
         scfg = DistillConfig(out=str(out / "gpd-student"), adapted=str(adapted), anchors=str(anchors), kd="anchor",
@@ -65,8 +65,7 @@ def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -
     student = Path(scfg.out) / "model"
     run.report.command("GPD distillation", f"gandistill gpd distill --adapted {adapted} --anchors {anchors} "
                        f"--kd anchor --out {scfg.out} --steps {scfg.steps}",
-                       "gandistill gpd distill --adapted runs/adapt/model --anchors runs/anchors.safetensors "
-                       "--kd anchor --out runs/student --steps 20000 --device cuda")
+                       full_size("GPD distillation"))
 
     with run.stage("GPD translation"):
         written = translate_gpd(student, test / "A", out / "gpd-translated", device=cfg.device)
@@ -85,8 +84,7 @@ def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -
                      out / "gpd_distill_losses.png", title="GPD student losses (smoothed)")
     run.report.command("translate", f"gandistill translate --model {student} --input {test / 'A'} "
                        f"--output {out / 'gpd-translated'}",
-                       "gandistill translate --model runs/student/model --input my_photos/ --output sketches/ "
-                       "--device cuda --export onnx")
+                       full_size("GPD translate"))
     run.report.section("GPD: few-shot adaptation", [
         ("gpd_adapt_compare.png", "the same latents through the photo teacher G_T (top row) and the teacher "
                                   f"adapted to {N_SHOTS} sketches G_target (bottom row)"),

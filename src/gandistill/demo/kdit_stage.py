@@ -16,6 +16,7 @@ from ..teacher import Generator
 from ..utils.images import save_labelled_grid, to_uint8
 from ..utils.logging import read_scalars
 from ..utils.plot import plot_scalars
+from .recipe import full_size
 from .run import DemoRun, latest_grid
 
 
@@ -35,11 +36,10 @@ def run_kdit(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) 
     distilled = Path(dcfg.out) / "model"
     k_lo, k_hi = t.k.min().item(), t.k.max().item()
     run.report.command("triplets", f"gandistill triplets --teacher {teacher_dir} --out {out / 'triplets'} --n 16",
-                       "gandistill triplets --teacher runs/teacher256/model --out triplets --n 64 --preview-k 7,9,11")
+                       full_size("triplets"))
     run.report.command("KDIT distillation", f"gandistill kdit distill --teacher {teacher_dir} --student i2i "
                        f"--out {dcfg.out} --steps {dcfg.steps} --batch {dcfg.batch}",
-                       "gandistill kdit distill --teacher runs/teacher256/model --student i2i --out runs/kdit-i2i "
-                       "--steps 50000 --batch 32 --device cuda")
+                       full_size("KDIT distillation"))
 
     with run.stage("KDIT fine-tuning"):
         fcfg = FinetuneConfig(out=str(out / "kdit-finetune"), modality="image", student=str(distilled),
@@ -51,8 +51,7 @@ def run_kdit(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) 
     run.report.command("KDIT fine-tuning", f"gandistill kdit finetune --modality image --student {distilled} "
                        f"--data {pairs_dir} --n-pairs {fcfg.n_pairs} --out {fcfg.out} --steps {fcfg.steps} "
                        f"--batch {fcfg.batch}",
-                       "gandistill kdit finetune --modality image --student runs/kdit-i2i/model --data data/my_pairs "
-                       "--n-pairs 200 --out runs/kdit-ft --steps 5000 --batch 16 --device cuda")
+                       full_size("KDIT fine-tuning"))
 
     with run.stage("KDIT evaluation"):
         res = I2IStudent.from_pretrained(tuned).resolution
@@ -75,8 +74,7 @@ def run_kdit(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) 
                      out / "kdit_finetune_losses.png", title="KDIT fine-tuning losses (smoothed)")
     run.report.command("translate", f"gandistill translate --model {tuned} --input {pairs_dir / 'sketch'} "
                        f"--reference {pairs_dir / 'photo' / '000000.png'} --output {out / 'kdit-translated'}",
-                       "gandistill translate --model runs/kdit-ft/model --input my_sketches/ --reference me.png "
-                       "--output translated/ --device cuda")
+                       full_size("KDIT translate"))
     run.report.section("KDIT: style-mixed triplets", [
         ("triplets_preview.png", f"triplets from the teacher, one per row as x1 | x2 | y: y takes ws[:k] from x1 "
                                  f"(pose, shape) and ws[k:] from x2 (colours), k drawn from {k_lo}–{k_hi}"),
