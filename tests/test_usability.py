@@ -215,14 +215,17 @@ def test_labelled_grid_keeps_the_tiles_and_adds_readable_labels():
     from gandistill.utils.images import labelled_grid, make_grid
 
     imgs = torch.rand(6, 3, 16, 16) * 2 - 1
-    plain = np.asarray(Image.fromarray(make_grid(imgs, 3)).resize((52 * 2, 35 * 2), Image.NEAREST))
-    out = labelled_grid(imgs, 3, row_labels=["G_T(w)", "G_target(w)"],
+    out = labelled_grid([imgs[:3], imgs[3:]], ["G_T(w)", "G_target(w)"],
                         col_labels=["w0", "w1", "a very long file name that cannot fit"], scale=2)
+    rows = [np.asarray(Image.fromarray(make_grid(r, 3)).resize((52 * 2, 18 * 2), Image.NEAREST))
+            for r in (imgs[:3], imgs[3:])]
+    plain = np.concatenate(rows)
     top, left = out.shape[0] - plain.shape[0], out.shape[1] - plain.shape[1]
     assert top > 8 and left > 30
     np.testing.assert_array_equal(out[top:, left:], plain)  # the pictures themselves are untouched
     assert _has_text(out[top:, :left]) and _has_text(out[:top, left:])
-    assert np.array_equal(labelled_grid(imgs, 3), np.asarray(Image.fromarray(make_grid(imgs, 3))))
+    with pytest.raises(ValueError, match="2 rows but 1 labels"):
+        labelled_grid([imgs[:3], imgs[3:]], ["one"])
 
 
 def test_triplet_preview_is_labelled(tmp_path):

@@ -65,8 +65,8 @@ def run_kdit(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) 
             rows.append(fake[:8])
             u8 = to_uint8(fake)
             table.append([name, f"{float(ssim(u8, real).mean()):.3f}", f"{float(l1(u8, real).mean()):.4f}"])
-        save_labelled_grid(torch.cat(rows), out / "kdit_heldout.png", nrow=8, scale=3,
-                           row_labels=["input sketch", "true photo", "distilled", "fine-tuned"])
+        save_labelled_grid(rows, ["input sketch", "true photo", "distilled", "fine-tuned"], out / "kdit_heldout.png",
+                           scale=3)
         latest_grid(Path(dcfg.out), "distill-*.png", out / "kdit_distill_samples.png")
         plot_scalars(read_scalars(dcfg.out), ["loss/l1", "loss/perceptual", "loss/latent", "loss/gen_kd"],
                      out / "kdit_distill_losses.png", title="KDIT distillation losses (smoothed)")

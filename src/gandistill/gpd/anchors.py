@@ -121,9 +121,9 @@ def compute_anchors(cfg: AnchorsConfig, progress: bool = True) -> Path:
         x_gen = source.G.synthesis(ws.to(device), noise_mode=NOISE_MODE).cpu()
         y_gen = target.G.synthesis(ws.to(device), noise_mode=NOISE_MODE).cpu()
     first = "real A (source)" if mode == "paired" else "G_T(w_a)"
-    save_labelled_grid(torch.cat([x, x_gen, y_gen, y]), path.with_suffix(".png"), nrow=len(ws),
-                       row_labels=[first, "G_T(w_a)", "G_target(w_a)", "real B (target)" if mode == "paired"
-                                   else "real target"], col_labels=names, scale=max(1, 64 // res))
+    save_labelled_grid([x, x_gen, y_gen, y], [first, "G_T(w_a)", "G_target(w_a)", "real B (target)"
+                                               if mode == "paired" else "real target"],
+                       path.with_suffix(".png"), scale=max(1, 64 // res), col_labels=names)
     print(f"anchors: {len(ws)} ({mode}, projected into {report['projected_into']}); mean PSNR "
           f"{quality['mean_psnr']:.2f} dB, mean L1 {quality['mean_l1']:.4f} → {path}")
     return path

@@ -183,6 +183,6 @@ def save_triplet_preview(x1: torch.Tensor, x2: torch.Tensor, y: torch.Tensor, k:
     from ..utils.images import save_labelled_grid
 
     ks = k.tolist() if isinstance(k, torch.Tensor) else [int(k)] * len(x1)
-    save_labelled_grid(torch.stack([x1, x2, y], 1).flatten(0, 1), path, nrow=3, row_labels=[f"k={v}" for v in ks],
+    save_labelled_grid(list(torch.stack([x1, x2, y], 1)), [f"k={v}" for v in ks], path, scale=scale,
                        col_labels=["x1 content", "x2 reference", "y mix"] if x1.shape[-1] * scale >= 96
-                       else ["x1", "x2", "y"], scale=scale)
+                       else ["x1", "x2", "y"])

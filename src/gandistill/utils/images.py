@@ -76,38 +76,46 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, fnt, width: int) -> str:
     return text + "…"
 
 
-def labelled_grid(images: torch.Tensor, nrow: int | None = None, row_labels: Sequence[str] = (),
-                  col_labels: Sequence[str] = (), scale: int = 1, pad: int = 1) -> np.ndarray:
-    """:func:`make_grid` enlarged ``scale`` times (nearest), with a label left of each row and above each
-    column; a column label wider than its tile is shortened with an ellipsis."""
-    n, _, h, w = images.shape
-    nrow = nrow or math.ceil(math.sqrt(n))
-    img = Image.fromarray(make_grid(images, nrow, pad))
-    if scale > 1:
-        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-    if not row_labels and not col_labels:
-        return np.asarray(img)
+def labelled_grid(rows: Sequence[torch.Tensor], labels: Sequence[str], title: str = "", scale: int = 1,
+                  pad: int = 1, col_labels: Sequence[str] = ()) -> np.ndarray:
+    """Rows of images ([N_i, C, H, W] each, [-1, 1] or uint8), enlarged ``scale`` times (nearest), as one HWC
+    uint8 picture: a label left of every row, optionally a label above every column (shortened with an
+    ellipsis when wider than its tile) and a title line on top. The one labelled-grid helper of the package."""
+    if len(rows) != len(labels):
+        raise ValueError(f"{len(rows)} rows but {len(labels)} labels")
+    n = max(len(r) for r in rows)
+    h, w = rows[0].shape[-2:]
     fnt = font(int(min(16, max(11, h * scale // 5))))
-    probe = ImageDraw.Draw(img)
+    blocks = []
+    for r in rows:
+        img = Image.fromarray(make_grid(r, nrow=n, pad=pad))
+        blocks.append(img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     line_h = text_size(probe, "Hg(y)", fnt)[1]
-    left = max((text_size(probe, t, fnt)[0] for t in row_labels), default=0) + 10 if row_labels else 0
-    top = line_h + 8 if col_labels else 0
-    canvas = Image.new("RGB", (img.width + left, img.height + top), "white")
-    canvas.paste(img, (left, top))
+    label_w = max((text_size(probe, t, fnt)[0] for t in labels), default=0) + 10 if any(labels) else 0
+    title_h = line_h + 10 if title else 0
+    cols_h = line_h + 8 if col_labels else 0
+    width = label_w + max(b.width for b in blocks)
+    width = max(width, text_size(probe, title, fnt)[0] + 10) if title else width
+    canvas = Image.new("RGB", (width, title_h + cols_h + sum(b.height for b in blocks)), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
-    for r, text in enumerate(row_labels):
-        tw, th = text_size(draw, text, fnt)
-        y = top + (pad + r * (h + pad) + h / 2) * scale
-        draw.text((left - 5 - tw, y - th / 2), text, fill="black", font=fnt)
-    for c, text in enumerate(col_labels[:nrow]):
+    if title:
+        draw.text((5, 4), title, fill=(0, 0, 0), font=fnt)
+    for c, text in enumerate(col_labels[:n]):
         text = _fit(draw, text, fnt, (w + pad) * scale - 2)
         tw, _ = text_size(draw, text, fnt)
-        x = left + (pad + c * (w + pad) + w / 2) * scale
-        draw.text((x - tw / 2, 3), text, fill="black", font=fnt)
+        draw.text((label_w + (pad + c * (w + pad) + w / 2) * scale - tw / 2, title_h + 3), text, fill=(0, 0, 0),
+                  font=fnt)
+    y = title_h + cols_h
+    for text, b in zip(labels, blocks):
+        canvas.paste(b, (label_w, y))
+        tw, th = text_size(draw, text, fnt)
+        draw.text((label_w - 5 - tw, y + (b.height - th) / 2 - 2), text, fill=(0, 0, 0), font=fnt)
+        y += b.height
     return np.asarray(canvas)
 
 
-def save_labelled_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None,
-                       row_labels: Sequence[str] = (), col_labels: Sequence[str] = (), scale: int = 1) -> None:
-    """A PNG sample grid whose rows and columns say what they show."""
-    save_image(labelled_grid(images, nrow, row_labels, col_labels, scale), path)
+def save_labelled_grid(rows: Sequence[torch.Tensor], labels: Sequence[str], path: str | Path, title: str = "",
+                       scale: int = 1, col_labels: Sequence[str] = ()) -> None:
+    """:func:`labelled_grid` written as a PNG."""
+    save_image(labelled_grid(rows, labels, title, scale, col_labels=col_labels), path)
