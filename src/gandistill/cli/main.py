@@ -11,7 +11,7 @@ import sys
 import warnings
 
 from .. import __version__
-from ..errors import GandistillError
+from ..errors import GandistillError, one_line_warnings
 
 # Modules that add sub-commands, in the order shown by --help.
 STAGES = ["data", "teacher", "triplets", "kdit", "gpd", "evaluate", "translate", "serve", "demo"]
@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _one_line_warning
     parser = build_parser()
     args = parser.parse_args(argv)
+    one_line_warnings()
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
