@@ -34,6 +34,7 @@ from ..utils.training import (config_record, divergence_error, learning_rates, n
 from .augment import Augment
 from .discriminator import Discriminator
 from .generator import Generator
+from .health import DiscriminatorWatch
 from .loss import d_logistic, g_nonsaturating, path_length, r1_penalty
 from .model import Teacher
 from .train_config import TeacherTrainConfig
@@ -190,6 +191,7 @@ def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
     bar = progress_bar(total=cfg.steps, initial=start, desc="teacher", enabled=info.is_main and cfg.progress)
     t_last = time.perf_counter()
     step = start
+    watch = DiscriminatorWatch(cfg.augment) if info.is_main else None  # one-line warning when D wins for long
     with _StopFlag() as stop:
         while step < cfg.steps:
             stats: dict[str, float] = {}
@@ -279,6 +281,8 @@ def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
             if bad:
                 raise divergence_error(f"{bad}", step, out / "checkpoints", DIVERGED_HINT)
             step += 1
+            if watch is not None:
+                watch.update(step, stats)
 
             now = time.perf_counter()
             stats["time/sec_per_step"] = now - t_last

@@ -27,7 +27,14 @@ from .training import (StopFlag, config_record, divergence_error, learning_rates
 
 
 @dataclass
-class RunOptions:
+class ProgressOption:
+    """``--progress/--no-progress``, shared by every stage that shows a bar (log files want it off)."""
+
+    progress: bool = field(True, help="show a progress bar")
+
+
+@dataclass
+class RunOptions(ProgressOption):
     """Engine options every :func:`run_loop` stage shares (subclasses may change the defaults)."""
 
     seed: int = field(0, help="random seed")
@@ -40,7 +47,6 @@ class RunOptions:
                                           "or a run directory (default: start fresh)")
     overwrite: bool = field(False, help="start afresh in an --out that holds an earlier run, deleting its "
                                         "checkpoints, log, samples and model (default: refuse)")
-    progress: bool = field(True, help="show a progress bar")
 
 
 DIVERGED_HINT = "Lower --lr / --lr-d or the adversarial weight"
