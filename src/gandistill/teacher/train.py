@@ -30,10 +30,9 @@ from ..utils.logging import ScalarLog, progress_bar
 from ..utils.training import StopFlag as _StopFlag
 from ..utils.training import adam as _adam
 from .augment import Augment
-from .discriminator import Discriminator
 from .generator import Generator
 from .loss import d_logistic, g_nonsaturating, path_length, r1_penalty
-from .model import Teacher
+from .model import Teacher, make_discriminator
 from .train_config import TeacherTrainConfig
 from .train_data import load_training_images
 
@@ -75,7 +74,8 @@ def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
     if rounds < 1 or rounds * batch_gpu * info.world_size != cfg.batch:
         raise GandistillError(f"--batch {cfg.batch} must be a multiple of --batch-gpu {batch_gpu} × "
                               f"{info.world_size} processes")
-    r1_gamma = cfg.r1_gamma if cfg.r1_gamma is not None else 0.0002 * mcfg.resolution ** 2 / cfg.batch
+    r1_gamma = cfg.r1_gamma if cfg.r1_gamma is not None else \
+        0.0 if mcfg.d_arch == "projected" else 0.0002 * mcfg.resolution ** 2 / cfg.batch  # Projected GANs use no R1
     ema_kimg = cfg.ema_kimg if cfg.ema_kimg is not None else cfg.batch * 10 / 32
 
     images = load_training_images(cfg.data, mcfg.resolution, mcfg.img_channels, n=cfg.data_n,
@@ -92,7 +92,10 @@ def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
 
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     G = Generator(mcfg).to(device).train()
-    D = Discriminator(mcfg).to(device).train()
+    D = make_discriminator(mcfg)
+    if mcfg.d_arch == "projected" and not (cfg.init_from or cfg.resume):
+        D.load_backbone()
+    D = D.to(device).train()
     aug = Augment(cfg.augment, cfg.diffaug_policy, target=cfg.ada_target, speed_kimg=cfg.ada_kimg).to(device)
     if cfg.init_from:
         src = Teacher.from_pretrained(cfg.init_from)
