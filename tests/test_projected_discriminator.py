@@ -63,7 +63,7 @@ def test_projected_d_folds_batchnorm_exactly_and_only_heads_train():
     D = make_discriminator(cfg).load_backbone()
     assert isinstance(D, ProjectedDiscriminator)
     # Frozen parts are buffers: optimisers and DDP see the heads alone.
-    assert all(name.startswith("heads.") for name, _ in D.named_parameters())
+    assert all(name.startswith(("heads.", "pixel_head.")) for name, _ in D.named_parameters())
     # BN folding leaves the feature network's function unchanged.
     net = EfficientNetLite0.pretrained()
     x = imagenet_normalise(torch.rand(2, 3, 64, 64) * 2 - 1)
@@ -119,3 +119,40 @@ def test_stylegan2_teacher_directory_still_loads_without_the_new_fields(tmp_path
         meta["config"].pop(key)
     (tmp_path / "m" / "config.json").write_text(json.dumps(meta))
     assert Teacher.from_pretrained(tmp_path / "m").config.d_arch == "stylegan2"
+
+
+@needs_weights
+def test_kdit_and_gpd_run_from_a_projected_teacher(tmp_path):
+    """Every stage that reads D_T accepts a projected-D teacher (docs/kdit.md, docs/gpd.md)."""
+    from gandistill.gpd.adapt import adapt
+    from gandistill.gpd.anchors import compute_anchors
+    from gandistill.gpd.config import AdaptConfig, AnchorsConfig
+    from gandistill.gpd.config import DistillConfig as GPDDistillConfig
+    from gandistill.gpd.distill import distill as gpd_distill
+    from gandistill.kdit.distill import DistillConfig, distill
+    from gandistill.kdit.i2i import I2IStudent
+    from gandistill.kdit.x2i import X2IStudent
+    from gpd_support import toy_pairs
+
+    torch.manual_seed(0)
+    teacher = Teacher(tiny_projected())
+    teacher.D.load_backbone()
+    teacher.save_pretrained(tmp_path / "teacher")
+    base = dict(teacher=str(tmp_path / "teacher"), batch=2, progress=False, grid_every=0, steps=1)
+    i2i = I2IStudent.from_pretrained(distill(DistillConfig(out=str(tmp_path / "i2i"), **base)))
+    x2i = X2IStudent.from_pretrained(distill(DistillConfig(out=str(tmp_path / "x2i"), student="x2i", **base)))
+    with torch.no_grad():
+        x = torch.randn(2, 3, 16, 16)
+        assert torch.isfinite(i2i(x, x)).all() and torch.isfinite(x2i(x)).all()
+        assert x2i.S_E(x).shape == (2, x2i.c_dim)  # S_E = the projected D's frozen ImageNet features
+
+    pairs = toy_pairs(tmp_path / "pairs", n=3)
+    adapted = adapt(AdaptConfig(out=str(tmp_path / "adapt"), teacher=str(tmp_path / "teacher"),
+                                target=str(pairs / "B"), steps=2, batch=2, progress=False, device="cpu",
+                                grid_every=0))
+    anchors = compute_anchors(AnchorsConfig(adapted=str(adapted), data=str(pairs), steps=2, device="cpu"),
+                              progress=False)
+    student = gpd_distill(GPDDistillConfig(out=str(tmp_path / "student"), adapted=str(adapted), anchors=str(anchors),
+                                           steps=2, batch=2, gen_batch=2, channels=4, max_channels=8, depth=3,
+                                           d_channels=4, d_layers=2, grid_every=0, progress=False, device="cpu"))
+    assert (student / "model.safetensors").is_file()

