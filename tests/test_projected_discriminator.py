@@ -10,7 +10,7 @@ from PIL import Image
 
 from gandistill.errors import GandistillError
 from gandistill.teacher import StyleGAN2Config, Teacher
-from gandistill.teacher.efficientnet_lite import EfficientNetLite0, find_weights, imagenet_normalise
+from gandistill.teacher.efficientnet_lite import EfficientNetLite0, find_weights, lite_input
 from gandistill.teacher.model import make_discriminator
 from gandistill.teacher.projected_discriminator import ProjectedDiscriminator
 
@@ -46,7 +46,7 @@ def test_efficientnet_port_loads_strictly_and_classifies_known_images():
     net = EfficientNetLite0.pretrained()  # load_state_dict(strict=True) inside
     x = torch.stack([_load(n) for n in KNOWN])
     with torch.no_grad():
-        top = net(imagenet_normalise(x)).topk(3, dim=1).indices
+        top = net(lite_input(x)).topk(3, dim=1).indices
     for name, row in zip(KNOWN, top.tolist()):
         assert row[0] in KNOWN[name], f"{name}: top-1 class {row[0]}, expected one of {KNOWN[name]}"
 
@@ -66,7 +66,7 @@ def test_projected_d_folds_batchnorm_exactly_and_only_heads_train():
     assert all(name.startswith(("heads.", "pixel_head.")) for name, _ in D.named_parameters())
     # BN folding leaves the feature network's function unchanged.
     net = EfficientNetLite0.pretrained()
-    x = imagenet_normalise(torch.rand(2, 3, 64, 64) * 2 - 1)
+    x = lite_input(torch.rand(2, 3, 64, 64) * 2 - 1)
     with torch.no_grad():
         ref = net.stem(x)
         for block in net._blocks[:3]:

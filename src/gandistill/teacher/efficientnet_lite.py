@@ -24,8 +24,6 @@ BN_EPS = 1e-3  # the TensorFlow original's batch-norm epsilon
 # (kernel, stride, expand ratio, out channels, repeats) per stage, EfficientNet-B0/Lite0.
 STAGES = ((3, 1, 1, 16, 1), (3, 2, 6, 24, 2), (5, 2, 6, 40, 2), (3, 2, 6, 80, 3),
           (5, 1, 6, 112, 3), (5, 2, 6, 192, 4), (3, 1, 6, 320, 1))
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def find_weights(path: str | Path | None = None) -> Path:
@@ -88,7 +86,7 @@ class MBConv(nn.Module):
 
 
 class EfficientNetLite0(nn.Module):
-    """Classifier on [N, 3, H, W] ImageNet-normalised images; ``features`` gives every block's output."""
+    """ImageNet classifier on [N, 3, H, W] images in [-1, 1] (see ``lite_input``)."""
 
     def __init__(self, num_classes: int = 1000):
         super().__init__()
@@ -122,10 +120,10 @@ class EfficientNetLite0(nn.Module):
         return self._fc(h.mean(dim=(2, 3)))
 
 
-def imagenet_normalise(img: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] images (RGB, or grey repeated to RGB) → ImageNet-normalised input."""
-    if img.shape[1] == 1:
-        img = img.expand(-1, 3, -1, -1)
-    mean = img.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = img.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return ((img + 1) / 2 - mean) / std
+def lite_input(img: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] images (RGB, or grey repeated to RGB) → the network's input.
+
+    The Lite models were trained on (x − 127.5) / 127.5, i.e. our [-1, 1] range as it is (timm's
+    tf_efficientnet_lite configs say mean = std = 0.5); on the test photos this gives more confident
+    right answers than ImageNet mean/std normalisation."""
+    return img.expand(-1, 3, -1, -1) if img.shape[1] == 1 else img

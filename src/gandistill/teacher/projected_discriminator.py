@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from ..io.pretrained import PretrainedMixin
 from .config import StyleGAN2Config
-from .efficientnet_lite import EfficientNetLite0, imagenet_normalise
+from .efficientnet_lite import EfficientNetLite0, lite_input
 
 # Blocks after which a feature level is read (ends of stages 2, 3, 5 and 7), as Projected GANs do.
 LEVEL_BLOCKS = (2, 4, 10, 15)
@@ -126,7 +126,7 @@ class ProjectedDiscriminator(PretrainedMixin, nn.Module):
 
     def features(self, img: torch.Tensor) -> list[torch.Tensor]:
         """Projected multi-scale features (CCM + top-down CSM), finest first."""
-        x = imagenet_normalise(img)
+        x = lite_input(img)
         if x.shape[-1] != self.feature_res:
             x = F.interpolate(x, size=(self.feature_res, self.feature_res), mode="bilinear", align_corners=False,
                               antialias=x.shape[-1] > self.feature_res)
