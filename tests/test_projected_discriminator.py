@@ -63,7 +63,7 @@ def test_projected_d_folds_batchnorm_exactly_and_only_heads_train():
     D = make_discriminator(cfg).load_backbone()
     assert isinstance(D, ProjectedDiscriminator)
     # Frozen parts are buffers: optimisers and DDP see the heads alone.
-    assert all(name.startswith(("heads.", "pixel_head.")) for name, _ in D.named_parameters())
+    assert all(name.startswith(("heads.", "pixel_d.")) for name, _ in D.named_parameters())
     # BN folding leaves the feature network's function unchanged.
     net = EfficientNetLite0.pretrained()
     x = lite_input(torch.rand(2, 3, 64, 64) * 2 - 1)

