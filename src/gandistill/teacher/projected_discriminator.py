@@ -129,7 +129,9 @@ class ProjectedDiscriminator(PretrainedMixin, nn.Module):
 
     def features(self, img: torch.Tensor) -> list[torch.Tensor]:
         """Projected multi-scale features (CCM + top-down CSM), finest first."""
-        x = lite_input(img)
+        # Clamped: out-of-range colours must not buy realism from the frozen features (the generator drifted
+        # to saturated colours without it); the pixel D sees the raw values and pulls them back.
+        x = lite_input(img.clamp(-1, 1))
         if x.shape[-1] != self.feature_res:
             x = F.interpolate(x, size=(self.feature_res, self.feature_res), mode="bilinear", align_corners=False,
                               antialias=x.shape[-1] > self.feature_res)
