@@ -12,3 +12,7 @@ class DataError(GandistillError, ValueError):
 
 class CheckpointError(GandistillError, ValueError):
     """A model directory, training state or foreign checkpoint is missing, corrupt or incompatible."""
+
+
+class DownloadError(GandistillError):
+    """A checkpoint could not be fetched or failed its hash check (the message names the URL and the cache path)."""

@@ -1,4 +1,4 @@
-"""``gandistill teacher train|sample|import``."""
+"""``gandistill teacher train|sample|import|export``."""
 from __future__ import annotations
 
 import argparse
@@ -8,9 +8,10 @@ from ..config import add_dataclass_args, from_args, from_dict, read_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("teacher", help="train, sample or import a StyleGAN2 teacher",
+    p = sub.add_parser("teacher", help="train, sample, import or export a StyleGAN2 teacher",
                        description="The StyleGAN2 teacher every method starts from: train one on an image folder "
-                       "(or toyfaces), import a pretrained one, or render samples and style-mixing grids from it.")
+                       "(or toyfaces), import a pretrained one (file, URL or Hub), export one for rosinality-based tools, "
+                       "or render samples and style-mixing grids from it.")
     tsub = p.add_subparsers(dest="teacher_command", metavar="ACTION")
     p.set_defaults(func=lambda a: p.print_help() or 1)
 
@@ -56,12 +57,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
     s.set_defaults(func=_sample)
 
-    try:
-        from .teacher_import import add_import_parser
-    except ModuleNotFoundError:
-        pass
-    else:
-        add_import_parser(tsub)
+    from .teacher_import import add_export_parser, add_import_parser
+
+    add_import_parser(tsub)
+    add_export_parser(tsub)
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -51,3 +51,11 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     atomic_write(path, lambda p: p.write_bytes(data))
+
+
+def commit_file(tmp: str | Path, path: str | Path) -> None:
+    """Make a finished temp file (e.g. a completed download) durable and move it over ``path`` in one step."""
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(Path(path).parent)

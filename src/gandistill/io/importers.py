@@ -2,9 +2,12 @@
 
     teacher = import_checkpoint("550000.pt")                          # rosinality .pt
     teacher = import_checkpoint("ffhq.pkl", out="runs/teacher/model") # NVlabs .pkl, saved
+    teacher = import_checkpoint("https://host/ffhq.pkl", sha256=HEX)  # downloaded once into the cache
+    teacher = import_checkpoint("hf://owner/repo/ffhq.pt@main")       # a Hugging Face Hub file
 
 The format is recognised from the file's first bytes, not its name: a zip container or a legacy
-``torch.save`` file is a rosinality checkpoint, any other pickle an NVlabs network pickle.
+``torch.save`` file is a rosinality checkpoint, any other pickle an NVlabs network pickle. URLs and
+Hub references go through the download cache of :mod:`gandistill.io.download`.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from typing import Literal
 
 from ..errors import CheckpointError
 from ..teacher.model import Teacher
+from .download import fetch, is_remote
 from .nvlabs_pickle import load_nvlabs_pickle
 from .pretrained import CONFIG_NAME, file_sha256
 from .rosinality import load_rosinality
@@ -42,23 +46,26 @@ def detect_format(path: str | Path) -> Format:
 
 
 def import_checkpoint(path: str | Path, which: str = "g_ema", out: str | Path | None = None,
-                      overwrite: bool = False) -> Teacher:
+                      overwrite: bool = False, sha256: str | None = None, progress: bool = True) -> Teacher:
     """Read a rosinality ``.pt`` or NVlabs ``.pkl`` into a :class:`Teacher`; optionally save it.
 
+    ``path`` is a local file, an ``http(s)://`` URL or an ``hf://owner/repo/file[@revision]`` Hub
+    reference (fetched through the cache; ``sha256`` or a ``#sha256=`` fragment is checked).
     ``which`` picks the generator: "g_ema" (the EMA generator, default) or "g" (the training one).
     With ``out`` the teacher is written as a model directory whose config.json records
     ``extra = {"imported_from", "source_sha256", "format", "which", "notes"}``.
     """
     if which not in ("g_ema", "g"):
         raise CheckpointError(f"which must be 'g_ema' or 'g', got {which!r}")
-    path = Path(path)
     if out is not None and not overwrite and (Path(out) / CONFIG_NAME).exists():
         raise CheckpointError(f"{out} already holds a model; choose another directory or overwrite it explicitly")
+    source = str(path).partition("#")[0] if is_remote(path) else str(path)  # a URL is recorded minus its hash
+    path = fetch(path, sha256=sha256, progress=progress)
     fmt = detect_format(path)
     teacher = load_rosinality(path, which=which) if fmt == "rosinality" else load_nvlabs_pickle(path, which=which)
     teacher.eval()
     teacher.import_info = {  # type: ignore[attr-defined]
-        "imported_from": str(path),
+        "imported_from": source,
         "source_sha256": file_sha256(path),
         "format": fmt,
         "which": which,

@@ -256,9 +256,12 @@ def teacher_from_rosinality(ckpt: dict[str, Any], which: str = "g_ema", origin: 
     if arch != "stylegan2":
         raise CheckpointError(f"{origin} was trained with arch={arch!r}; only 'stylegan2' is supported")
     g = _state(ckpt, which, origin)
-    d = _state(ckpt, "d", origin)
+    # convert_weight.py without --disc writes only g_ema and latent_avg: no discriminator
+    d = _state(ckpt, "d", origin) if "d" in ckpt else None
     cfg = infer_config(g, d, origin)
-    teacher = Teacher(cfg)
+    with torch.random.fork_rng(devices=[]):  # a missing D gets the same seeded initialisation every time
+        torch.manual_seed(0)
+        teacher = Teacher(cfg)
     g_kernels, d_kernels = kernel_buffers(cfg)
     latent_avg = ckpt.get("latent_avg")
     extra = {}
@@ -270,8 +273,13 @@ def teacher_from_rosinality(ckpt: dict[str, Any], which: str = "g_ema", origin: 
     else:
         extra["mapping.w_avg"] = torch.zeros(cfg.w_dim)
     apply_rules(teacher.G, g, generator_rules(cfg), f"{origin}[{which!r}]", extra=extra, ignore=g_kernels)
-    apply_rules(teacher.D, d, discriminator_rules(cfg), f"{origin}['d']", ignore=d_kernels)
     teacher.import_notes = []  # type: ignore[attr-defined]
+    if d is not None:
+        apply_rules(teacher.D, d, discriminator_rules(cfg), f"{origin}['d']", ignore=d_kernels)
+    else:
+        teacher.import_notes.append(  # type: ignore[attr-defined]
+            "no discriminator ('d') in the file: D is freshly initialised (seed 0); sampling and KDIT use only G, "
+            "GPD adaptation starts its D from scratch instead of a pretrained one")
     if latent_avg is None or which == "g":  # latent_avg is the mean w of g_ema, not of g
         estimate_w_avg(teacher.G)
         teacher.import_notes.append(  # type: ignore[attr-defined]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from pathlib import Path
 from typing import Callable, Sequence
@@ -19,15 +18,8 @@ from typing import Callable, Sequence
 import torch
 
 from ..io.atomic import atomic_path
+from ..io.download import CACHE_ENV as ENV_VAR, cache_root  # noqa: F401 - one cache root for the package
 from .hashing import file_sha256
-
-ENV_VAR = "GANDISTILL_CACHE"
-
-
-def cache_root() -> Path:
-    """``$GANDISTILL_CACHE`` or ``~/.cache/gandistill``."""
-    env = os.environ.get(ENV_VAR)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "gandistill"
 
 
 def stats_dir() -> Path:
