@@ -12,6 +12,7 @@ from gandistill.errors import GandistillError
 from gandistill.teacher import StyleGAN2Config, Teacher
 from gandistill.teacher.efficientnet_lite import EfficientNetLite0, find_weights, lite_input
 from gandistill.teacher.model import make_discriminator
+from gandistill.teacher.presets import PRESETS
 from gandistill.teacher.projected_discriminator import ProjectedDiscriminator
 
 FIXTURES = Path(__file__).parent / "fixtures" / "imagenet"
@@ -36,8 +37,7 @@ def _load(name: str) -> torch.Tensor:
 
 
 def tiny_projected(**kw) -> StyleGAN2Config:
-    base = dict(resolution=16, z_dim=16, w_dim=16, mapping_layers=2, channel_base=256, channel_max=16,
-                d_arch="projected", d_feature_res=64)
+    base = dict(PRESETS["tiny"].model, d_arch="projected", d_feature_res=64)
     return StyleGAN2Config(**{**base, **kw})
 
 
