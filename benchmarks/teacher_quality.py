@@ -29,6 +29,7 @@ ARM_OPTIONS = {  # the only difference between the arms is the discriminator
     "projected": ["--d-arch", "projected"],  # feature network input 4 × resolution (128 px at 32 px)
     "projected64": ["--d-arch", "projected", "--d-feature-res", "64"],  # cheaper: 2 × at 32 px
     "projected224": ["--d-arch", "projected", "--d-feature-res", "224"],  # Projected GANs' own choice
+    "projected-w0.1": ["--d-arch", "projected", "--d-proj-weight", "0.1"],  # the pixel D leads
 }
 
 

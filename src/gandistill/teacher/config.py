@@ -25,6 +25,8 @@ class StyleGAN2Config:
     d_arch: Literal["stylegan2", "projected"] = field(
         "stylegan2", help="discriminator: stylegan2 (residual, trained from scratch) or projected (frozen ImageNet "
                           "EfficientNet-Lite0 features + small trained heads; converges in far fewer images)")
+    d_proj_weight: float = field(0.5, help="projected D: share of the projected heads in the loss; the StyleGAN2 "
+                                           "pixel discriminator beside them has the rest")
     d_feature_res: int | None = field(None, help="projected D: images are resized to this size before the feature "
                                                  "network (default: 4×resolution, 64…224)")
 
@@ -39,6 +41,8 @@ class StyleGAN2Config:
             missing = [r for r in self.resolutions if r not in self.channels]
             if missing:
                 raise ValueError(f"channels table lacks resolutions {missing}")
+        if not 0 < self.d_proj_weight <= 1:
+            raise ValueError(f"d_proj_weight must be in (0, 1], got {self.d_proj_weight}")
         if self.d_feature_res is not None and not 32 <= self.d_feature_res <= 512:
             raise ValueError(f"d_feature_res must be in 32…512, got {self.d_feature_res}")
         zero = [r for r in self.resolutions if self.ch(r) < 1]

@@ -152,7 +152,9 @@ class ProjectedDiscriminator(PretrainedMixin, nn.Module):
         return {f.shape[-1]: f for f in self.features(img)}
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
-        """[N, 2L] logits: L projected patch logits, then the pixel D's logit repeated L times, so that the two
-        discriminators weigh equally in any loss that averages over logits."""
+        """[N, L + r] logits: L projected patch logits, then the pixel D's logit repeated r times, so that in any
+        loss that averages over logits the projected heads weigh ``d_proj_weight`` and the pixel D the rest."""
         proj = torch.cat([head(f) for head, f in zip(self.heads, self.features(img))], dim=1)
-        return torch.cat([proj, self.pixel_d(img).expand(-1, proj.shape[1])], dim=1)
+        w = self.config.d_proj_weight
+        repeats = max(1, round(proj.shape[1] * (1 - w) / w)) if w < 1 else 0
+        return torch.cat([proj, self.pixel_d(img).expand(-1, repeats)], dim=1)
