@@ -69,7 +69,8 @@ def test_cdc_loss_matches_hand_computed_kl():
         s = f @ f.t()
         return torch.stack([torch.softmax(torch.cat([s[i, :i], s[i, i + 1:]]), 0) for i in range(3)])
     p, q = dist(a[0]), dist(b[0])
-    expected = (p * (p.log() - q.log())).sum(1).mean()
+    # the authors' nn.KLDivLoss() default: element mean over the N×(N−1) entries (not per sample)
+    expected = (p * (p.log() - q.log())).mean()
     assert float(cdc_loss(a, b)) == pytest.approx(float(expected), rel=1e-5)
 
 
@@ -123,3 +124,60 @@ def test_size_and_channel_mismatch_are_reported_and_fixed(tmp_path):
     text = " ".join(str(w.message) for w in rec)
     assert "resized" in text and "converted" in text
     assert imgs.shape == (2, 3, 16, 16)
+
+
+def _weights(model_dir):
+    return Teacher.from_pretrained(model_dir).G.state_dict()
+
+
+def test_adapt_cdc_gradient_is_zero_at_weight_zero_through_the_loop(tmp_path, teacher_dir, targets_dir, monkeypatch):
+    """adapt() trains with cdc.cdc_term (the tested function): at weight 0 a CDC with a huge gradient
+    changes nothing; at weight > 0 the same replacement changes the result (it is on the trained path)."""
+    import importlib
+
+    adapt_module = importlib.import_module("gandistill.gpd.adapt")
+    real = adapt_module.cdc_term
+    calls = []
+
+    def loud_cdc(G_T, G, ws, weight, layers=None, target_feats=None):
+        value = real(G_T, G, ws, weight, layers, target_feats=target_feats)
+        calls.append(weight)
+        # a term with a large gradient whatever the weight: at weight 0 the loop must not use it
+        return value + 1e3 * sum(p.square().sum() for p in G.synthesis.parameters() if p.requires_grad)
+
+    kw = dict(steps=3, cdc_anchor_every=2, grid_every=0)
+    plain0 = _weights(adapt(_cfg(tmp_path / "p0", teacher_dir, targets_dir, cdc_weight=0.0, **kw)))
+    plain1 = _weights(adapt(_cfg(tmp_path / "p1", teacher_dir, targets_dir, cdc_weight=1.0, **kw)))
+    monkeypatch.setattr(adapt_module, "cdc_term", loud_cdc)
+    loud0 = _weights(adapt(_cfg(tmp_path / "l0", teacher_dir, targets_dir, cdc_weight=0.0, **kw)))
+    assert calls == [0.0] * 3  # called once per step, with the configured weight
+    for k in plain0:
+        assert torch.equal(plain0[k], loud0[k]), k
+    loud1 = _weights(adapt(_cfg(tmp_path / "l1", teacher_dir, targets_dir, cdc_weight=1.0, **kw)))
+    assert any(not torch.equal(plain1[k], loud1[k]) for k in plain1)
+
+
+def test_adapt_measures_every_grid_step(tmp_path, teacher_dir, targets_dir):
+    adapt(_cfg(tmp_path, teacher_dir, targets_dir, steps=4, grid_every=2, measure_n=6))
+    rows = [json.loads(x) for x in (tmp_path / "adapt" / "stats.jsonl").read_text().splitlines()]
+    measured = [r for r in rows if "adapt/diversity" in r]
+    assert [r["step"] for r in measured] == [2, 4]
+    for r in measured:
+        assert 0 <= r["adapt/diversity"] and -1 <= r["adapt/correspondence"] <= 1
+        assert 0 <= r["adapt/nn_target_min"] <= r["adapt/nn_target_mean"] and r["adapt/nn_target_ref"] > 0
+    assert (tmp_path / "adapt" / "samples" / "compare-00000004.png").is_file()
+    assert (tmp_path / "adapt" / "samples" / "compare-00000000.png").is_file()
+
+
+def test_freeze_presets(tmp_path, teacher_dir, targets_dir):
+    from gandistill.gpd.adapt import resolve_freeze
+
+    t = Teacher.from_pretrained(teacher_dir)
+    cfg = _cfg(tmp_path, teacher_dir, targets_dir, freeze="both", freeze_g=[2])
+    blocks, depth = resolve_freeze(t.G, t.D, cfg)
+    assert blocks == [0, 1, 2]  # 4×4 and 8×8 (coarse) plus the explicit block
+    assert depth == (len(t.D.blocks) + 1) // 2
+    model = adapt(_cfg(tmp_path, teacher_dir, targets_dir, freeze="freezed"))
+    d_src, d_new = t.D, Teacher.from_pretrained(model).D
+    assert torch.equal(d_src.fromrgb.weight, d_new.fromrgb.weight)
+    assert not torch.equal(d_src.blocks[-1].conv1.weight, d_new.blocks[-1].conv1.weight)

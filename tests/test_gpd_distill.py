@@ -105,3 +105,29 @@ def test_cli_translate_dispatches_to_gpd_student(tmp_path, setup):
                  "--out", str(tmp_path / "a")]) == 0
     assert main(["gpd", "distill", "--adapted", str(adapted), "--anchors", str(tmp_path / "missing.safetensors"),
                  "--out", str(tmp_path / "d")]) == 2  # clear error, no traceback
+
+
+def test_target_only_pipeline_end_to_end(tmp_path, setup):
+    """Style images only (no photos): adapt on them, anchors projected into G_target, student trained on
+    generated pairs with anchor-based trust, photos translated; --kd none is refused with one clear line."""
+    from gandistill.cli.main import main
+    from gandistill.gpd import Anchors
+
+    _, teacher, pairs, _, _ = setup
+    styles = pairs / "B"
+    adapted = adapt(AdaptConfig(out=str(tmp_path / "adapt"), teacher=str(teacher), target=str(styles), steps=2,
+                                batch=2, progress=False, device="cpu", grid_every=0))
+    anchors = compute_anchors(AnchorsConfig(adapted=str(adapted), data=str(styles), steps=3, device="cpu",
+                                            out=str(tmp_path / "anchors.safetensors")), progress=False)
+    assert Anchors.load(anchors).mode == "target"
+    cfg = _cfg(tmp_path / "student", setup, anchors=str(anchors), kd="anchor", steps=2)
+    cfg.adapted = str(adapted)
+    model = distill(cfg)
+    rows = [json.loads(x) for x in (tmp_path / "student" / "stats.jsonl").read_text().splitlines()]
+    assert rows[-1]["loss/anchor_relative"] >= 0 and 0 < rows[-1]["kd/omega_mean"] <= 1
+    written = translate_gpd(model, pairs / "A", tmp_path / "out", progress=False, device="cpu")
+    assert len(written) == 3
+    with pytest.raises(GandistillError, match="--kd none"):
+        distill(DistillConfig(**{**cfg.__dict__, "kd": "none", "out": str(tmp_path / "none")}))
+    assert main(["gpd", "distill", "--adapted", str(adapted), "--anchors", str(anchors), "--kd", "none",
+                 "--out", str(tmp_path / "none2"), "--device", "cpu"]) == 2

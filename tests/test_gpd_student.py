@@ -144,3 +144,40 @@ def test_translate_cli_export_torchscript(tmp_path):
     x = torch.rand(2, 3, 16, 16) * 2 - 1
     with torch.no_grad():
         assert torch.allclose(traced(x), S.eval()(x), atol=1e-5)
+
+
+def test_generated_pair_terms_have_independent_weights():
+    """No hidden ratio: the perceptual term of generated pairs is its own term (w_gen_perc), both ω-weighted."""
+    from gandistill.gpd.config import DistillConfig
+    from gandistill.gpd.kd import TERMS, gen_perceptual
+
+    s, y = torch.zeros(2, 1, 4, 4), torch.ones(2, 1, 4, 4)
+    b = KDBatch(phi=pixels_and(_phi), x_real=s, y_real=y, s_real=s, y_gen=y, s_gen=s,
+                omega=torch.tensor([1.0, 0.0]))
+    assert float(gen_direct(b)) == pytest.approx(0.5)         # pixels only: (1·1 + 0·1) / 2
+    assert float(gen_perceptual(b)) == pytest.approx(0.5)     # the avg-pooled level only
+    names = {name: wname for name, (_, wname, _) in TERMS.items()}
+    assert names["gen_direct"] == "w_direct" and names["gen_perceptual"] == "w_gen_perc"
+    cfg = DistillConfig(w_l1=0.0)  # used to divide the perceptual weight by w_l1 (×10⁸ at 0)
+    assert cfg.w_gen_perc == 1.0 and cfg.w_direct == 10.0
+
+
+def test_corrected_anchor_term_cancels_a_teacher_bias_and_real_form_does_not():
+    """Teacher pairs off by a constant bias near an anchor: the corrected form (anchor end (y_a,
+    G_target(w_a))) is zero for the true translator; DESIGN's first form charges it the full bias, i.e. it
+    trusts the generated pixels as the direct term does once S fits the real pair."""
+    g = torch.Generator().manual_seed(1)
+    truth_gen, y_a = torch.randn(3, 1, 4, 4, generator=g), torch.randn(1, 1, 4, 4, generator=g)
+    bias = 0.7
+    y_gen, twin_y = truth_gen + bias, y_a + bias          # the teacher renders everything brighter
+    post = torch.ones(3, 1)
+    corrected = KDBatch(phi=pixels_and(None), x_real=y_a, y_real=y_a, s_real=y_a, y_gen=y_gen, s_gen=truth_gen,
+                        post=post, s_anchor=y_a, anchor_y=twin_y)
+    assert float(anchor_relative(corrected)) == pytest.approx(0.0, abs=1e-6)
+    real = KDBatch(phi=pixels_and(None), x_real=y_a, y_real=y_a, s_real=y_a, y_gen=y_gen, s_gen=truth_gen,
+                   post=post, s_anchor=y_a.clone(), anchor_y=y_a)  # S fits the real pair: S(x_a) = y_a
+    assert float(anchor_relative(real)) == pytest.approx(bias)
+    assert float(anchor_relative(real)) == pytest.approx(float(gen_direct(real)))
+    corrected.rel_weight = torch.tensor([1.0, 0.0, 0.0])
+    corrected.s_gen = truth_gen + 1.0
+    assert float(anchor_relative(corrected)) == pytest.approx(1.0 / 3)  # trust-weighted per sample

@@ -4,9 +4,11 @@ Stages: ``adapt`` (G_T → G_target with ≤10 images, CDC) → ``anchors`` (pro
 → ``PairStream`` / ``dump_pairs`` (aligned generated pairs) → ``distill`` (student translator with
 anchor-based KD) → ``translate_gpd`` / ``teacher_route`` / ``export_student``.
 """
-from .adapt import adapt, cdc_term
+from .adapt import adapt
+from .adapt_metrics import adaptation_measures, correspondence, diversity_ratio, memorisation
+from .anchor_region import AnchorRegion, TwoLevelDiscriminator, build_adapt_discriminator
 from .anchors import Anchors, compute_anchors, load_generators
-from .cdc import cdc_loss, similarity_distribution
+from .cdc import cdc_loss, cdc_term, similarity_distribution
 from .config import AdaptConfig, AnchorsConfig, DistillConfig, PairsConfig, ProjectConfig, StudentConfig
 from .distill import distill
 from .kd import KDBatch, anchor_posterior, anchor_relative, latent_distance, trust_weight
@@ -18,7 +20,8 @@ from .targets import load_targets
 from .translate import export_student, teacher_route, translate_gpd
 
 __all__ = [
-    "AdaptConfig", "Anchors", "AnchorsConfig", "DistillConfig", "KDBatch", "PairStream", "PairsConfig",
+    "AdaptConfig", "AnchorRegion", "TwoLevelDiscriminator", "adaptation_measures", "build_adapt_discriminator",
+    "correspondence", "diversity_ratio", "memorisation", "Anchors", "AnchorsConfig", "DistillConfig", "KDBatch", "PairStream", "PairsConfig",
     "PatchDiscriminator", "PatchGANConfig", "ProjectConfig", "ResNetTranslator", "StudentConfig",
     "TranslatorConfig", "UNetTranslator", "adapt", "anchor_posterior", "anchor_relative", "cdc_loss", "cdc_term",
     "compute_anchors", "distill", "dump_pairs", "export_student", "latent_distance", "load_generators",

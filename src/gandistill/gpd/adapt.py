@@ -5,9 +5,12 @@
 
 G_target and D_target start as copies of G_T and D_T. The mapping network is frozen, so both generators
 share W and a latent w names an aligned (source, target) pair. One step = G phase (non-saturating loss
-on augmented fakes + ``cdc_weight`` × CDC against the frozen G_T on the same latents) → D phase (logistic
-loss on the augmented few targets and fakes) [+ lazy R1]. ``cdc_weight 0`` is plain fine-tuning;
-``freeze_g`` / ``freeze_d`` freeze generator blocks / early discriminator layers.
+on augmented fakes + ``cdc_weight`` × CDC against the frozen G_T, via ``cdc.cdc_term``) → D phase
+(logistic loss on the augmented few targets and fakes) [+ lazy R1]. With ``cdc_anchor_every`` > 0 the
+discriminator judges whole images only near CDC's anchor points and patches elsewhere
+(``anchor_region.py``). ``cdc_weight 0`` is plain fine-tuning; ``freeze_g`` / ``freeze_d`` / ``freeze``
+freeze generator blocks / early discriminator layers. Every grid step measures diversity,
+correspondence and memorisation on fixed latents (``adapt_metrics.py``) into stats.jsonl.
 """
 from __future__ import annotations
 
@@ -24,23 +27,26 @@ from ..teacher import Generator, Teacher
 from ..teacher.augment import Augment
 from ..teacher.loss import g_nonsaturating
 from ..utils.dist import resolve_device
-from ..utils.images import save_grid, to_float
+from ..utils.images import save_grid, save_labelled_grid, to_float
 from ..utils.engine import d_step, run_loop
 from ..utils.training import adam
-from .cdc import cdc_loss
+from .adapt_metrics import adaptation_measures, flat_features
+from .anchor_region import AnchorRegion, build_adapt_discriminator, default_patch_res
+from .cdc import cdc_term
 from .common import NOISE_MODE
 from .config import AdaptConfig
+from .project import dfeat_features
 from .targets import load_targets
 
 
-def cdc_term(G_T: Generator, G: Generator, ws: torch.Tensor, weight: float,
-             layers: list[int] | None = None) -> torch.Tensor:
-    """CDC loss of G against the frozen G_T on latents ``ws``; detached (no gradient) when ``weight`` is 0."""
-    with torch.no_grad():
-        _, feats_t = G_T.synthesis(ws, noise_mode=NOISE_MODE, return_features=True)
-    with torch.set_grad_enabled(weight > 0 and torch.is_grad_enabled()):
-        _, feats_s = G.synthesis(ws, noise_mode=NOISE_MODE, return_features=True)
-        return cdc_loss(feats_t, feats_s, layers)
+def resolve_freeze(G: Generator, D, cfg: AdaptConfig) -> tuple[list[int], int]:
+    """(synthesis blocks, FreezeD depth) from the explicit options plus the ``freeze`` preset."""
+    blocks, depth = set(cfg.freeze_g), cfg.freeze_d
+    if cfg.freeze in ("coarse", "both"):
+        blocks |= {i for i, b in enumerate(G.synthesis.blocks) if b.resolution <= 8}
+    if cfg.freeze in ("freezed", "both"):
+        depth = max(depth, (len(D.blocks) + 1) // 2)
+    return sorted(blocks), depth
 
 
 def freeze_parts(G: Generator, D, freeze_g: list[int], freeze_d: int) -> None:
@@ -61,11 +67,18 @@ def freeze_parts(G: Generator, D, freeze_g: list[int], freeze_d: int) -> None:
 
 
 @torch.no_grad()
-def comparison_grid(G_T: Generator, G: Generator, ws: torch.Tensor, path: str | Path) -> None:
-    """Top row G_T(w), bottom row G_target(w), for the same latents."""
-    a = G_T.synthesis(ws, noise_mode=NOISE_MODE)
-    b = G.synthesis(ws, noise_mode=NOISE_MODE)
-    save_grid(torch.cat([a, b]), path, nrow=len(ws), scale=max(1, 128 // a.shape[-1]))
+def measure(G_T: Generator, G: Generator, ws: torch.Tensor, targets: torch.Tensor, features,
+            grid_path: str | Path | None = None, title: str = "", n_grid: int = 8) -> dict[str, float]:
+    """Adaptation measures on the latents ``ws``; optionally the labelled grid of the first ``n_grid``:
+    rows G_T(w), G_target(w), the nearest target of each G_target sample."""
+    src = torch.cat([G_T.synthesis(w, noise_mode=NOISE_MODE) for w in ws.split(16)])
+    tgt = torch.cat([G.synthesis(w, noise_mode=NOISE_MODE) for w in ws.split(16)])
+    stats, nearest = adaptation_measures(src, tgt, targets, features)
+    if grid_path is not None:
+        k = min(n_grid, len(ws))
+        save_labelled_grid([src[:k], tgt[:k], targets[nearest[:k]]], ["G_T(w)", "G_target(w)", "nearest target"],
+                           grid_path, title=title, scale=max(1, 64 // src.shape[-1]))
+    return stats
 
 
 def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
@@ -78,33 +91,40 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
     mcfg = teacher.config
     targets, names = load_targets(cfg.target, mcfg.resolution, mcfg.img_channels, cfg.max_targets)
     print(f"adapt: {len(names)} target image(s) from {cfg.target} → teacher {cfg.teacher} "
-          f"({mcfg.img_channels}×{mcfg.resolution}²); CDC weight {cfg.cdc_weight}; device {device}")
+          f"({mcfg.img_channels}×{mcfg.resolution}²); CDC weight {cfg.cdc_weight}, anchor region "
+          f"{'every ' + str(cfg.cdc_anchor_every) + ' steps' if cfg.cdc_anchor_every else 'off'}; device {device}")
     if dry_run:
         print(json.dumps(asdict(cfg), indent=2))
         return out / "model"
 
     torch.manual_seed(cfg.seed)
     G_T = teacher.G.to(device).eval().requires_grad_(False)
+    D_T = teacher.D.to(device).eval().requires_grad_(False)  # fixed feature space of the measures
     G = copy.deepcopy(G_T).train().requires_grad_(True)
-    D = copy.deepcopy(teacher.D).to(device).train().requires_grad_(True)
-    freeze_parts(G, D, cfg.freeze_g, cfg.freeze_d)
+    patch_res = (cfg.patch_res or default_patch_res(mcfg.resolution)) if cfg.cdc_anchor_every > 0 else None
+    disc = build_adapt_discriminator(teacher, patch_res).to(device).train().requires_grad_(True)
+    freeze_g, freeze_d = resolve_freeze(G, disc.D, cfg)
+    freeze_parts(G, disc.D, freeze_g, freeze_d)
     g_params = [p for p in G.parameters() if p.requires_grad]
-    d_params = [p for p in D.parameters() if p.requires_grad]
+    d_params = [p for p in disc.parameters() if p.requires_grad]
     opt_g = adam(g_params, cfg.lr_g, cfg.beta2, 0)
     opt_d = adam(d_params, cfg.lr_d, cfg.beta2, cfg.r1_interval)
     aug = Augment(cfg.augment, cfg.diffaug_policy).to(device)
     r1_gamma = cfg.r1_gamma if cfg.r1_gamma is not None else 0.0002 * mcfg.resolution ** 2 / cfg.batch
     n_items = len(targets) * (2 if cfg.xflip else 1)
     sampler = InfiniteSampler(n_items, seed=cfg.seed)
+    region = AnchorRegion.random(cfg.cdc_anchors or len(targets), mcfg.z_dim, cfg.cdc_anchor_sigma, cfg.seed + 99)
     if not cfg.resume:
         torch.manual_seed(cfg.seed * 7919 + 1)
 
-    grid_ws = G_T.mapping(torch.randn(8, mcfg.z_dim, generator=torch.Generator().manual_seed(cfg.seed + 123))
-                          .to(device))
+    # fixed latents for the grids and the measures (the grid shows the first 8)
+    eval_ws = G_T.mapping(torch.randn(max(cfg.measure_n, 8), mcfg.z_dim,
+                                      generator=torch.Generator().manual_seed(cfg.seed + 123)).to(device))
+    targets_f = to_float(targets).to(device)
+    features = flat_features(dfeat_features(D_T))
     if not cfg.resume:  # a resumed run already has its step-0 grids
         save_grid(targets, out / "samples" / "targets.png", scale=max(1, 64 // mcfg.resolution))
-        comparison_grid(G_T, G, grid_ws, out / "samples" / "compare-00000000.png")
-    targets_f = to_float(targets).to(device)
+        measure(G_T, G, eval_ws, targets_f, features, out / "samples" / "compare-00000000.png", "step 0")
 
     def fetch_reals(n: int) -> torch.Tensor:
         idx = sampler.next(n)
@@ -112,44 +132,58 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
         batch = targets_f[(idx % len(targets)).to(device)]
         return torch.where(flip, batch.flip(3), batch)
 
+    def latents(step: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(ws, image-level mask): anchor-region steps draw near the anchor points; None = plain D."""
+        if cfg.cdc_anchor_every <= 0:
+            return G_T.mapping(torch.randn(cfg.batch, mcfg.z_dim, device=device)), None
+        z = region.sample(cfg.batch, device) if step % cfg.cdc_anchor_every == 0 else \
+            torch.randn(cfg.batch, mcfg.z_dim, device=device)
+        return G_T.mapping(z), region.contains(z)
+
     def step_fn(step: int) -> dict[str, float]:
-        # --- G: adversarial + CDC on the same latents (shared, frozen mapping) ---
-        D.requires_grad_(False)
+        # --- G: adversarial + CDC (shared, frozen mapping) ---
+        disc.requires_grad_(False)
         opt_g.zero_grad(set_to_none=True)
         with torch.no_grad():
-            ws = G_T.mapping(torch.randn(cfg.batch, mcfg.z_dim, device=device))
+            ws, image_level = latents(step)
         fake, feats = G.synthesis(ws, noise_mode=NOISE_MODE, return_features=True)
-        with torch.no_grad():
-            _, feats_t = G_T.synthesis(ws, noise_mode=NOISE_MODE, return_features=True)
-        loss_adv = g_nonsaturating(D(aug(fake)))
-        loss_cdc = cdc_loss(feats_t, feats if cfg.cdc_weight > 0 else [f.detach() for f in feats], cfg.cdc_layers)
+        loss_adv = g_nonsaturating(disc(aug(fake), image_level))
+        if image_level is None or not bool(image_level.any()):  # free latents: CDC on the same batch
+            loss_cdc = cdc_term(G_T, G, ws, cfg.cdc_weight, cfg.cdc_layers, target_feats=feats)
+        else:  # anchor-region latents are near-duplicates: CDC on a free batch, as CDC does
+            with torch.no_grad():
+                ws_free = G_T.mapping(torch.randn(cfg.batch, mcfg.z_dim, device=device))
+            loss_cdc = cdc_term(G_T, G, ws_free, cfg.cdc_weight, cfg.cdc_layers)
         loss_g = loss_adv + cfg.cdc_weight * loss_cdc if cfg.cdc_weight > 0 else loss_adv
         loss_g.backward()
         opt_g.step()
         stats = {"loss/G": float(loss_adv.detach()), "loss/cdc": float(loss_cdc.detach())}
 
-        # --- D: logistic on augmented targets vs fakes, lazy R1 ---
+        # --- D: logistic on augmented targets vs fakes (each real in the mode of its fake), lazy R1 ---
         real = fetch_reals(cfg.batch)
         with torch.no_grad():
-            fake = G.synthesis(G_T.mapping(torch.randn(cfg.batch, mcfg.z_dim, device=device)), noise_mode=NOISE_MODE)
+            ws, image_level = latents(step)
+            fake = G.synthesis(ws, noise_mode=NOISE_MODE)
         do_r1 = cfg.r1_interval > 0 and step % cfg.r1_interval == 0
-        stats.update(d_step(D, opt_d, real, fake, None, r1_gamma, do_r1, cfg.r1_interval, augment=aug))
-        if not all(torch.isfinite(torch.tensor(v)) for v in stats.values()):
-            raise GandistillError(f"adaptation diverged at step {step} ({stats}); lower --lr-g/--lr-d or raise "
-                                  "--r1-gamma, then --resume from the last good state")
+        stats.update(d_step(disc, opt_d, real, fake, image_level, r1_gamma, do_r1, cfg.r1_interval, augment=aug))
         return stats
 
     def save_model(step: int) -> None:
-        Teacher.from_networks(G, D).save_pretrained(
+        Teacher.from_networks(G, disc.D).save_pretrained(
             out / "model", parents={"teacher": teacher.source_hash},
             extra={"gpd": "adapted", "teacher_dir": str(Path(cfg.teacher).resolve()), "step": step,
-                   "targets": names, "cdc_weight": cfg.cdc_weight})
+                   "targets": names, "cdc_weight": cfg.cdc_weight, "cdc_anchor_every": cfg.cdc_anchor_every,
+                   "freeze_g": freeze_g, "freeze_d": freeze_d})
 
-    def grid(step: int) -> None:
-        comparison_grid(G_T, G, grid_ws, out / "samples" / f"compare-{step:08d}.png")
+    def grid(step: int) -> dict[str, float]:
+        return measure(G_T, G, eval_ws, targets_f, features, out / "samples" / f"compare-{step:08d}.png",
+                       f"step {step}")
 
-    state_objs = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d, "aug": aug, "sampler": sampler}
+    state_objs = {"G": G, "D": disc.D, "opt_g": opt_g, "opt_d": opt_d, "aug": aug, "sampler": sampler}
+    if disc.patch_head is not None:
+        state_objs.update(patch_head=disc.patch_head, region=region)
     run_loop(cfg, out, state_objs, step_fn, save_model, grid, "gpd adapt",
-             arch_keys=("teacher", "freeze_g", "freeze_d"), resume_hint="gandistill gpd adapt",
-             bar_keys=("loss/G", "loss/D", "loss/cdc"), device=device, model_dir=out / "model")
+             arch_keys=("teacher", "freeze_g", "freeze_d", "freeze", "cdc_anchor_every", "patch_res"),
+             resume_hint="gandistill gpd adapt", bar_keys=("loss/G", "loss/D", "loss/cdc"), device=device,
+             model_dir=out / "model")
     return out / "model"

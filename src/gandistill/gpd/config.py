@@ -24,11 +24,24 @@ class AdaptConfig(RunOptions):
     beta2: float = field(0.99, help="Adam beta2 (beta1 is 0)")
     r1_gamma: float | None = field(None, help="R1 weight; default 0.0002·res²/batch")
     r1_interval: int = field(4, help="lazy R1: apply every N steps (0 disables)")
-    cdc_weight: float = field(100.0, help="cross-domain distance consistency weight (0 = plain fine-tuning)")
+    cdc_weight: float = field(1000.0, help="cross-domain distance consistency weight (0 = plain fine-tuning); the "
+                              "loss is reduced like the CDC authors' code, whose weight is 1000")
     cdc_layers: list[int] | None = field(None, help="comma-separated synthesis blocks whose activations CDC compares "
-                                         "(default: every block)")
+                                         "(default: every block but the first and the last, as CDC)")
+    cdc_anchor_every: int = field(4, help="anchor-region discrimination (CDC): every N-th step draws latents near "
+                                  "fixed anchor points and uses the image-level D, other steps free latents and a "
+                                  "patch-level D; 0 = image-level D always")
+    cdc_anchors: int = field(0, help="number of anchor points (0 = one per target image, as CDC)")
+    cdc_anchor_sigma: float = field(0.1, help="anchor-region latents: z = anchor + σ·ε in Z")
+    patch_res: int = field(0, help="D feature map (pixels) under the 1×1 patch head (0 = R/8, at least 8)")
     freeze_g: list[int] = field([], help="comma-separated synthesis blocks kept frozen (0 = the 4×4 block)")
     freeze_d: int = field(0, help="freeze D's fromRGB and first N-1 blocks (FreezeD); 0 = none")
+    freeze: Literal["none", "coarse", "freezed", "both"] = field(
+        "none", help="freezing preset, added to --freeze-g/--freeze-d: coarse = synthesis blocks up to 8×8 "
+        "(pose and layout stay the teacher's); freezed = D's first half (fromRGB + the high-resolution blocks); "
+        "both")
+    measure_n: int = field(32, help="fixed latents on which diversity, correspondence and memorisation are "
+                           "measured at every grid step (stats.jsonl: adapt/…)")
     augment: Literal["none", "diffaug", "ada"] = field("diffaug", help="discriminator augmentation")
     diffaug_policy: str = field("color,translation,cutout", help="DiffAugment ops (strong by default)")
     xflip: bool = field(True, help="also use mirrored targets")
@@ -40,6 +53,10 @@ class AdaptConfig(RunOptions):
             raise ValueError("cdc_weight must be ≥ 0")
         if self.batch < 2:
             raise ValueError("batch must be ≥ 2 (CDC compares the pairwise similarities of a batch)")
+        if self.cdc_anchor_every < 0 or self.cdc_anchors < 0 or self.cdc_anchor_sigma <= 0:
+            raise ValueError("cdc_anchor_every and cdc_anchors must be ≥ 0, cdc_anchor_sigma > 0")
+        if self.measure_n < 2:
+            raise ValueError("measure_n must be ≥ 2 (diversity compares pairs of samples)")
 
 
 @dataclass
@@ -100,16 +117,19 @@ class DistillConfig(RunOptions, PairsConfig, StudentConfig):
     gen_batch: int = field(8, help="generated pairs per step")
     lr: float = field(0.0002, help="Adam learning rate (student and discriminator)")
     w_l1: float = field(10.0, help="real pairs: L1 weight")
-    w_perc: float = field(1.0, help="perceptual (φ features) weight, real and generated pairs")
+    w_perc: float = field(1.0, help="real pairs: perceptual (φ features) weight")
     w_adv: float = field(0.1, help="adversarial weight (0 disables the discriminator)")
     adv_generated: bool = field(False, help="also show the discriminator the student's outputs for generated "
                                 "inputs G_T(w); off by default: the conditional PatchGAN can tell such fakes by "
                                 "their generated input photo alone (see docs/gpd.md)")
-    w_direct: float = field(10.0, help="generated pairs: trust-weighted L1 (+ perceptual) weight")
+    w_direct: float = field(10.0, help="generated pairs: trust-weighted pixel L1 weight")
+    w_gen_perc: float = field(1.0, help="generated pairs: trust-weighted perceptual (φ features) weight")
     w_rel: float = field(1.0, help="anchor-relative term weight λ_rel")
-    rel_anchor: Literal["real", "twin"] = field("real", help="anchor end of the anchor-relative term: the real "
-                                                "pair (x_a, y_a), or its generated twin (G_T(w_a), G_target(w_a)), "
-                                                "whose differences to generated pairs cancel the teacher's own bias")
+    rel_anchor: Literal["corrected", "real", "twin"] = field(
+        "corrected", help="anchor end of the anchor-relative term: corrected = S(x̃) must equal ỹ + (y_a − "
+        "G_target(w_a)), trust-weighted (the teacher is trusted for changes near an anchor, the real target sets "
+        "the level); real = DESIGN's first form (S(x̃) − S(x_a) vs ỹ − y_a); twin = the generated twin pair "
+        "(G_T(w_a), G_target(w_a)) as the anchor end; see docs/gpd.md")
     omega_min: float = field(0.1, help="lowest trust weight ω for generated pairs far from anchors")
     tau: float | None = field(None, help="anchor distance scale τ (None: median nearest-anchor distance)")
     phi: Literal["auto", "lpips", "dfeat"] = field("auto", help="fixed feature extractor φ (auto: LPIPS if "

@@ -85,9 +85,12 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
     if tuple(anchors.ws.shape[1:]) != (G_T.num_ws, G_T.w_dim):
         raise CheckpointError(f"{cfg.anchors} holds latents of shape {list(anchors.ws.shape[1:])}, the generators "
                               f"use [{G_T.num_ws}, {G_T.w_dim}]: it was made for another teacher")
+    if anchors.mode == "target" and cfg.kd == "none":
+        raise GandistillError(f"--kd none trains on real (photo, target) pairs only, and {cfg.anchors} comes from "
+                              "target images alone (no photos): use --kd anchor (or direct)")
     res, ch = G_T.resolution, G_T.img_channels
-    print(f"distill: kd={cfg.kd}, {len(anchors)} real pairs ({anchors.mode}), student {cfg.arch} at {res}², "
-          f"device {device}")
+    pairs = "real pairs" if anchors.mode == "paired" else "anchor pairs (G_T(w_a), real target)"
+    print(f"distill: kd={cfg.kd}, {len(anchors)} {pairs}, student {cfg.arch} at {res}², device {device}")
     if dry_run:
         print(json.dumps(asdict(cfg), indent=2))
         return out / "model"
@@ -100,12 +103,17 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
     phi_net, phi_name = feature_extractor(cfg.phi, target.D, device)
     phi = pixels_and(phi_net)
     ax, ay, aws = anchors.x.to(device), anchors.y.to(device), anchors.ws.to(device)
-    if cfg.rel_anchor == "twin":  # the teacher's own pair at each anchor latent
-        with torch.no_grad():
-            rel_x = G_T.synthesis(aws, noise_mode=NOISE_MODE)
-            rel_y = G_target.synthesis(aws, noise_mode=NOISE_MODE)
-    else:
-        rel_x, rel_y = ax, ay
+    with torch.no_grad():  # the teacher's own pair at each anchor latent
+        twin_x = G_T.synthesis(aws, noise_mode=NOISE_MODE)
+        twin_y = G_target.synthesis(aws, noise_mode=NOISE_MODE)
+
+    def anchor_ends() -> tuple[torch.Tensor, torch.Tensor]:
+        """(s_a, t_a) of the anchor-relative term for --rel-anchor (see gpd/kd.py)."""
+        if cfg.rel_anchor == "corrected":
+            return ay, twin_y
+        if cfg.rel_anchor == "twin":
+            return S(twin_x), twin_y
+        return S(ax), ay
     sampler = InfiniteSampler(len(anchors), seed=cfg.seed)
     stream = PairStream(G_T, G_target, aws, cfg, batch=cfg.gen_batch)
     tau = cfg.tau if cfg.tau is not None else auto_tau(stream, aws)
@@ -152,15 +160,15 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
             stats["loss/D"] = float(loss_d.detach())
         # --- S: weighted KD terms ---
         opt_s.zero_grad(set_to_none=True)
-        b = KDBatch(phi=phi, x_real=x_r, y_real=y_r, s_real=S(x_r), disc=D,
-                    perc_ratio=cfg.w_perc / max(cfg.w_l1, 1e-8), adv_generated=cfg.adv_generated)
+        b = KDBatch(phi=phi, x_real=x_r, y_real=y_r, s_real=S(x_r), disc=D, adv_generated=cfg.adv_generated)
         if gen is not None:
             b.x_gen, b.y_gen, b.s_gen = gen["x"], gen["y"], S(gen["x"])
             dist = latent_distance(gen["ws"], aws)
             b.omega = trust_weight(dist, tau, cfg.omega_min) if cfg.kd == "anchor" else None
             if cfg.kd == "anchor":
                 b.post = anchor_posterior(dist, tau)
-                b.anchor_y, b.s_anchor = rel_y, S(rel_x)
+                b.s_anchor, b.anchor_y = anchor_ends()
+                b.rel_weight = b.omega if cfg.rel_anchor == "corrected" else None
                 stats["kd/omega_mean"] = float(b.omega.mean())
         total = torch.zeros((), device=device)
         for name, (fn, weight) in active.items():

@@ -6,9 +6,17 @@ of ``DistillConfig`` (see ``TERMS``). Distances between latents are RMS over the
 
 - trust ``ω(w) = max(ω_min, exp(−d(w, w_a*)² / 2τ²))``, w_a* the nearest anchor;
 - posterior ``p(a|w) = softmax_a(−d(w, w_a)² / τ²)``;
-- anchor-relative ``Σ_a p(a|w) ‖(φ(S(x̃)) − φ(S(x_a))) − (φ(ỹ) − φ(y_a))‖₁``, computed as
-  ``‖r(x̃) − r(x_a)‖₁`` with the residual ``r(x) = φ(S(x)) − φ(teacher target)``, mean over elements,
-  summed over φ's levels.
+- anchor-relative ``Σ_a p(a|w) ‖(φ(S(x̃)) − φ(ỹ)) − (φ(s_a) − φ(t_a))‖₁`` (mean over elements, summed
+  over φ's levels), i.e. the student's residual on the generated pair must equal a fixed residual at the
+  anchor. The anchor end ``(s_a, t_a)`` is chosen by ``--rel-anchor``:
+  ``corrected`` (default) ``(y_a, G_target(w_a))``: S(x̃) must equal ỹ + (y_a − G_target(w_a)) — the
+  teacher is trusted only for the *change* from its anchor rendering, the level comes from the real
+  target, so an error the teacher makes around the anchor cancels; weighted by ω as well, since that
+  correction only holds near the anchor;
+  ``real`` (DESIGN §2.3 as first written) ``(S(x_a), y_a)``; ``twin`` ``(S(G_T(w_a)), G_target(w_a))``.
+  Why ``real`` is not the default: once S fits the real pairs (S(x_a) = y_a, which the real-pair L1
+  drives it to) its anchor residual is zero and the term becomes ``Σ_a p(a|w)‖φ(S(x̃)) − φ(ỹ)‖`` — the
+  direct term without trust, i.e. full trust in the generated pixels (see docs/gpd.md).
 """
 from __future__ import annotations
 
@@ -57,10 +65,10 @@ class KDBatch:
     s_gen: torch.Tensor | None = None  # S(x_gen)
     omega: torch.Tensor | None = None  # [B] trust weights of the generated pairs
     post: torch.Tensor | None = None   # [B, A] p(a|w)
-    anchor_y: torch.Tensor | None = None  # [A, ...] targets at every anchor: y_a, or G_target(w_a) (twin)
-    s_anchor: torch.Tensor | None = None  # [A, ...] S(x_a), or S(G_T(w_a)) (twin), for every anchor
+    anchor_y: torch.Tensor | None = None  # [A, ...] t_a: teacher end at every anchor (y_a or G_target(w_a))
+    s_anchor: torch.Tensor | None = None  # [A, ...] s_a: student end (S(x_a), S(G_T(w_a)) or y_a)
+    rel_weight: torch.Tensor | None = None  # [B] per-sample weight of the relative term (None = 1)
     disc: Callable[[torch.Tensor], torch.Tensor] | None = None  # PatchGAN on cat(x, y)
-    perc_ratio: float = 0.1            # weight of the perceptual part inside the direct term
     adv_generated: bool = False        # also judge S(x̃) (generated inputs) by the conditional PatchGAN
 
 
@@ -80,22 +88,30 @@ def real_perceptual(b: KDBatch) -> torch.Tensor:
     return _perc(b.phi, b.s_real, b.y_real).mean()
 
 
+def _trusted(b: KDBatch, per: torch.Tensor) -> torch.Tensor:
+    """Mean of per-sample losses weighted by the trust ω (1 for --kd direct)."""
+    return (per * b.omega).mean() if b.omega is not None else per.mean()
+
+
 def gen_direct(b: KDBatch) -> torch.Tensor:
-    """Generated pairs as training data, each weighted by its trust ω (1 for --kd direct)."""
-    per = (b.s_gen - b.y_gen).abs().flatten(1).mean(1) + b.perc_ratio * _perc(b.phi, b.s_gen, b.y_gen)
-    omega = b.omega if b.omega is not None else torch.ones_like(per)
-    return (omega * per).mean()
+    """Generated pairs as training data: per-sample pixel L1, each weighted by its trust ω."""
+    return _trusted(b, (b.s_gen - b.y_gen).abs().flatten(1).mean(1))
+
+
+def gen_perceptual(b: KDBatch) -> torch.Tensor:
+    """Generated pairs: per-sample φ-feature distance, each weighted by its trust ω."""
+    return _trusted(b, _perc(b.phi, b.s_gen, b.y_gen))
 
 
 def anchor_relative(b: KDBatch) -> torch.Tensor:
-    """Σ_a p(a|w) ‖(φ(S(x̃)) − φ(S(x_a))) − (φ(ỹ) − φ(y_a))‖₁, averaged over the generated batch."""
+    """Σ_a p(a|w) ‖(φ(S(x̃)) − φ(ỹ)) − (φ(s_a) − φ(t_a))‖₁ per generated sample, × ``rel_weight``, averaged."""
     total = b.s_gen.new_zeros(b.s_gen.shape[0])
     for fs, fy, fsa, fya in zip(b.phi(b.s_gen), b.phi(b.y_gen), b.phi(b.s_anchor), b.phi(b.anchor_y)):
         r_gen = (fs - fy).flatten(1)            # [B, F]
         r_anc = (fsa - fya).flatten(1)          # [A, F]
         diff = torch.stack([(r_gen - r_anc[a]).abs().mean(1) for a in range(r_anc.shape[0])], dim=1)  # [B, A]
         total = total + (b.post * diff).sum(1)
-    return total.mean()
+    return (total * b.rel_weight).mean() if b.rel_weight is not None else total.mean()
 
 
 def adversarial(b: KDBatch) -> torch.Tensor:
@@ -112,6 +128,7 @@ TERMS: dict[str, tuple[Callable[[KDBatch], torch.Tensor], str, tuple[str, ...]]]
     "real_l1": (real_l1, "w_l1", ("none", "direct", "anchor")),
     "real_perceptual": (real_perceptual, "w_perc", ("none", "direct", "anchor")),
     "gen_direct": (gen_direct, "w_direct", ("direct", "anchor")),
+    "gen_perceptual": (gen_perceptual, "w_gen_perc", ("direct", "anchor")),
     "anchor_relative": (anchor_relative, "w_rel", ("anchor",)),
     "adversarial": (adversarial, "w_adv", ("none", "direct", "anchor")),
 }

@@ -71,7 +71,7 @@ def d_step(D: torch.nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor,
     if do_r1 and r1_gamma > 0:
         opt_d.zero_grad(set_to_none=True)
         r = real.detach().requires_grad_(True)
-        penalty = r1_penalty(r, disc(r))
+        penalty = r1_penalty(r, disc(r).flatten(1).mean(1))  # patch logits: the per-image mean, as for one logit
         (penalty * (r1_gamma / 2) * r1_interval).backward()
         opt_d.step()
         stats["loss/r1"] = float(penalty.detach())
@@ -80,7 +80,8 @@ def d_step(D: torch.nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor,
 
 
 def run_loop(cfg: Any, out: Path, state_objs: dict[str, Any], step_fn: Callable[[int], dict[str, float]],
-             save_model: Callable[[int], None], save_grid: Callable[[int], None] | None, desc: str, *,
+             save_model: Callable[[int], None], save_grid: Callable[[int], dict[str, float] | None] | None,
+             desc: str, *,
              arch_keys: tuple[str, ...], resume_hint: str, bar_keys: tuple[str, ...] = ("loss/G_total", "loss/D"),
              device: torch.device | str = "cpu", model_dir: Path | None = None) -> int:
     """Run ``cfg.steps`` steps of ``step_fn`` (resuming if ``cfg.resume``); returns the last step.
@@ -88,6 +89,7 @@ def run_loop(cfg: Any, out: Path, state_objs: dict[str, Any], step_fn: Callable[
     ``arch_keys``: options that must match the resumed state's; ``resume_hint``: the command printed when
     stopped early; ``bar_keys``: scalars shown on the progress bar; ``model_dir``: if given and still
     missing after the loop (e.g. ``--steps 0``), a snapshot is written so a model always exists.
+    ``save_grid`` may return scalars (measures of its samples); they are logged at that step.
     """
     start = 0
     if cfg.resume:
@@ -134,7 +136,9 @@ def run_loop(cfg: Any, out: Path, state_objs: dict[str, Any], step_fn: Callable[
             bar.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in stats.items() if k in bar_keys})
             if save_grid is not None and cfg.grid_every and (step % cfg.grid_every == 0 or step == cfg.steps):
                 with torch.random.fork_rng(devices=[]), torch.no_grad():
-                    save_grid(step)
+                    measures = save_grid(step)
+                if measures:  # a grid callback may return scalars measured on its samples
+                    log.write(step, step * cfg.batch, measures)
             if step % cfg.snap_every == 0 or step == cfg.steps or stop.requested:
                 snapshot(step)
             if stop.requested:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -49,3 +50,45 @@ def save_image(array: np.ndarray, path: str | Path, scale: int = 1) -> None:
 
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, scale: int = 1) -> None:
     save_image(make_grid(images, nrow), path, scale)
+
+
+def labelled_grid(rows: Sequence[torch.Tensor], labels: Sequence[str], title: str = "", scale: int = 1,
+                  pad: int = 1) -> np.ndarray:
+    """Rows of images ([N_i, C, H, W] each, [-1, 1] or uint8) as one HWC uint8 picture with a label left of
+    every row and an optional title line on top (PIL's built-in font)."""
+    from PIL import ImageDraw, ImageFont
+
+    if len(rows) != len(labels):
+        raise ValueError(f"{len(rows)} rows but {len(labels)} labels")
+    font = ImageFont.load_default()
+    n = max(len(r) for r in rows)
+    blocks = []
+    for r in rows:
+        img = Image.fromarray(make_grid(r, nrow=n, pad=pad))
+        blocks.append(img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+
+    def size(text: str) -> tuple[int, int]:
+        x0, y0, x1, y1 = probe.textbbox((0, 0), text, font=font)
+        return x1 - x0, y1 - y0
+
+    label_w = max((size(t)[0] for t in labels), default=0) + 8
+    title_h = size(title)[1] + 8 if title else 0
+    width = label_w + max(b.width for b in blocks)
+    width = max(width, size(title)[0] + 8) if title else width
+    canvas = Image.new("RGB", (width, title_h + sum(b.height for b in blocks)), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    if title:
+        draw.text((4, 4), title, fill=(0, 0, 0), font=font)
+    y = title_h
+    for text, b in zip(labels, blocks):
+        canvas.paste(b, (label_w, y))
+        draw.text((4, y + (b.height - size(text)[1]) // 2), text, fill=(0, 0, 0), font=font)
+        y += b.height
+    return np.asarray(canvas)
+
+
+def save_labelled_grid(rows: Sequence[torch.Tensor], labels: Sequence[str], path: str | Path, title: str = "",
+                       scale: int = 1) -> None:
+    """:func:`labelled_grid` written as a PNG."""
+    save_image(labelled_grid(rows, labels, title, scale), path)
