@@ -149,7 +149,7 @@ def test_kdit_and_gpd_run_from_a_projected_teacher(tmp_path):
     pairs = toy_pairs(tmp_path / "pairs", n=3)
     adapted = adapt(AdaptConfig(out=str(tmp_path / "adapt"), teacher=str(tmp_path / "teacher"),
                                 target=str(pairs / "B"), steps=2, batch=2, progress=False, device="cpu",
-                                grid_every=0))
+                                grid_every=2))  # the adaptation measures use the projected features too
     anchors = compute_anchors(AnchorsConfig(adapted=str(adapted), data=str(pairs), steps=2, device="cpu"),
                               progress=False)
     student = gpd_distill(GPDDistillConfig(out=str(tmp_path / "student"), adapted=str(adapted), anchors=str(anchors),

@@ -11,13 +11,10 @@ import torch.nn.functional as F
 from ..teacher.config import StyleGAN2Config
 from ..teacher.discriminator import Discriminator, DiscriminatorBlock
 from ..teacher.layers import EqualConv2d
+from ..teacher.model import stylegan2_part
 from ..teacher.projected_discriminator import ProjectedDiscriminator
 
 
-def stylegan2_part(D: Discriminator | ProjectedDiscriminator) -> Discriminator:
-    """The StyleGAN2 discriminator in D_T, which initialises D-shaped encoders and discriminators: D_T itself,
-    or a projected D's pixel discriminator."""
-    return D.pixel_d if isinstance(D, ProjectedDiscriminator) else D
 
 
 class DTrunk(nn.Module):

@@ -18,6 +18,12 @@ def make_discriminator(cfg: StyleGAN2Config) -> Discriminator | ProjectedDiscrim
     return ProjectedDiscriminator(cfg) if cfg.d_arch == "projected" else Discriminator(cfg)
 
 
+def stylegan2_part(D: Discriminator | ProjectedDiscriminator) -> Discriminator:
+    """The StyleGAN2 discriminator in a teacher's D (D itself, or a projected D's pixel discriminator): what
+    initialises D-shaped encoders and what the freezing options address."""
+    return D.pixel_d if isinstance(D, ProjectedDiscriminator) else D
+
+
 class Teacher(PretrainedMixin, nn.Module):
     config_class = StyleGAN2Config
     components = {"Generator": "G.", "Discriminator": "D."}
