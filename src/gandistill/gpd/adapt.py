@@ -68,6 +68,7 @@ def freeze_parts(G: Generator, D, freeze_g: list[int], freeze_d: int) -> None:
 
 
 @torch.no_grad()
+@torch.no_grad()  # without it the 32 renders keep G's autograd graph: > 20 GB at 256 px (benchmarks/path256.py)
 def measure(G_T: Generator, G: Generator, ws: torch.Tensor, targets: torch.Tensor, features,
             grid_path: str | Path | None = None, title: str = "", n_grid: int = 8) -> dict[str, float]:
     """Adaptation measures on the latents ``ws``; optionally the labelled grid of the first ``n_grid``:
