@@ -159,8 +159,13 @@ def test_kdit_i2i_translate_matches_the_cli(dirs, tmp_path):
         s.translate(x, k=99)
     with pytest.raises(DataError, match="3 inputs but 2 references"):
         s.translate(x, reference=x[:2])
-    with pytest.raises(DataError, match="resize it first"):
+    with pytest.raises(DataError, match="8x8 pixels; images must be at least 16x16"):
         s.translate(torch.zeros(1, 3, 8, 8))
+    # in-memory images at another size are resized like files, and size="input" writes them back at it
+    big = torch.from_numpy(np.stack([np.array(Image.open(dirs["photos"] / f"{i}.png")) for i in range(3)]))
+    assert torch.equal(s.translate(big, seed=1), s.translate(dirs["photos"], seed=1))
+    assert torch.equal(s.translate(big, seed=1, size="input"), s.translate(dirs["photos"], seed=1, size=32))
+    assert s.translate(dirs["photos"], seed=1, size="input").shape == (3, 3, 32, 32)
     with pytest.raises(DataError, match=r"use \.translate\(\)"):
         s.generate_from_text("a face")
 
@@ -220,7 +225,9 @@ def test_gpd_student_accepts_paths_arrays_and_floats(dirs, tmp_path):
     assert torch.equal(s(u8.permute(0, 2, 3, 1).numpy()), from_files)          # uint8 NHWC array
     assert torch.equal(s(u8[0].permute(1, 2, 0).numpy()), from_files[:1])      # one HWC image
     assert torch.equal(s([dirs["photo"]]), from_files[:1])
-    assert s(torch.zeros(1, 3, 32, 32)).shape == (1, 3, 32, 32)                 # fully convolutional
+    big = torch.from_numpy(np.stack([np.array(Image.open(dirs["photos"] / f"{i}.png")) for i in range(3)]))
+    assert torch.equal(s(big), from_files)                                      # resized like the files
+    assert s(big, size="input").shape == (3, 3, 32, 32) == s(dirs["photos"], size="input").shape
     from gandistill.gpd import translate_gpd
 
     written = translate_gpd(dirs["gpd_dir"], dirs["photos"], tmp_path, progress=False)

@@ -171,14 +171,14 @@ def test_resize_square_upsamples_and_downsamples():
 
 
 def test_metadata_fields_and_selection(tmp_path):
-    _save(tmp_path / "img" / "0.png", _noise(8, 8))
-    _save(tmp_path / "img" / "1.png", _noise(8, 8, 1))
-    _save(tmp_path / "seg" / "0.png", np.zeros((8, 8), np.uint8))
+    _save(tmp_path / "img" / "0.png", _noise(16, 16))
+    _save(tmp_path / "img" / "1.png", _noise(16, 16, 1))
+    _save(tmp_path / "seg" / "0.png", np.zeros((16, 16), np.uint8))
     write_wav(tmp_path / "a.wav", np.sin(np.arange(1600) / 5) * 0.5)
     rows = [{"file_name": "img/1.png", "text": "one"},
             {"file_name": "img/0.png", "text": "zero", "label_file_name": "seg/0.png", "audio_file_name": "a.wav"}]
     (tmp_path / "metadata.jsonl").write_text("\n".join(__import__("json").dumps(r) for r in rows) + "\n")
-    ds = ImageFolderDataset(tmp_path, 8)  # seg/0.png is referenced, so no "unlisted images" warning
+    ds = ImageFolderDataset(tmp_path, 16)  # seg/0.png is referenced, so no "unlisted images" warning
     assert len(ds) == 2
     assert ds.metadata(0) == rows[1] and ds.metadata(1)["text"] == "one"
     assert ds.path(0, "label_file_name") == tmp_path / "seg" / "0.png"
@@ -186,11 +186,11 @@ def test_metadata_fields_and_selection(tmp_path):
         ds.path(1, "audio_file_name")
     summary = validate(ds, num_classes=2)
     assert summary.fields["text"] == 2 and summary.fields["label_file_name"] == 1
-    everything = ImageFolderDataset(tmp_path, 8, metadata=False)
+    everything = ImageFolderDataset(tmp_path, 16, metadata=False)
     assert len(everything) == 3
-    _save(tmp_path / "img" / "stray.png", _noise(8, 8))
+    _save(tmp_path / "img" / "stray.png", _noise(16, 16))
     with pytest.warns(UserWarning, match="1 image.* not in metadata.jsonl"):
-        assert len(ImageFolderDataset(tmp_path, 8)) == 2
+        assert len(ImageFolderDataset(tmp_path, 16)) == 2
 
 
 def test_metadata_errors(tmp_path):
@@ -225,21 +225,21 @@ def test_validate_lists_every_bad_file(tmp_path):
 
 def test_paired_folders_and_unpaired_stems(tmp_path):
     for i in range(3):
-        _save(tmp_path / "A" / f"{i}.png", _noise(12, 12, i))
-        _save(tmp_path / "B" / f"{i}.jpg", _noise(12, 12, 10 + i), quality=95)
-    ds = PairedImageDataset(tmp_path, 12, xflip=True)
+        _save(tmp_path / "A" / f"{i}.png", _noise(20, 20, i))
+        _save(tmp_path / "B" / f"{i}.jpg", _noise(20, 20, 10 + i), quality=95)
+    ds = PairedImageDataset(tmp_path, 20, xflip=True)
     assert len(ds) == 6 and ds.pairs[1][1].name == "1.jpg"
     a, b = ds[4]
-    assert a.shape == b.shape == (3, 12, 12)
+    assert a.shape == b.shape == (3, 20, 20)
     a0, b0 = ds.pair_uint8(1)
     a1, b1 = ds.pair_uint8(4)
     np.testing.assert_array_equal(a1, a0[:, ::-1])
     np.testing.assert_array_equal(b1, b0[:, ::-1])
-    np.testing.assert_array_equal(a0, _noise(12, 12, 1))
-    _save(tmp_path / "A" / "only_a.png", _noise(12, 12))
-    _save(tmp_path / "B" / "only_b.png", _noise(12, 12))
+    np.testing.assert_array_equal(a0, _noise(20, 20, 1))
+    _save(tmp_path / "A" / "only_a.png", _noise(20, 20))
+    _save(tmp_path / "B" / "only_b.png", _noise(20, 20))
     with pytest.raises(DataError, match="unpaired") as err:
-        PairedImageDataset(tmp_path, 12)
+        PairedImageDataset(tmp_path, 20)
     msg = str(err.value)
     assert "only_a" in msg and "only_b" in msg and "1 only in" in msg
     with pytest.raises(DataError, match="no A/ and B/"):
@@ -255,9 +255,9 @@ def test_unpaired_message_names_at_most_ten(tmp_path):
 
 
 def test_paired_size_mismatch(tmp_path):
-    _save(tmp_path / "A" / "x.png", _noise(12, 12))
-    _save(tmp_path / "B" / "x.png", _noise(10, 12))
-    ds = PairedImageDataset(tmp_path, 8)
+    _save(tmp_path / "A" / "x.png", _noise(20, 20))
+    _save(tmp_path / "B" / "x.png", _noise(18, 20))
+    ds = PairedImageDataset(tmp_path, 16)
     with pytest.raises(DataError, match="same size"):
         ds[0]
     with pytest.raises(DataError, match="x.png"):
@@ -265,9 +265,9 @@ def test_paired_size_mismatch(tmp_path):
 
 
 def test_side_by_side(tmp_path):
-    ab = np.concatenate([np.full((10, 10, 3), 30, np.uint8), np.full((10, 10, 3), 220, np.uint8)], 1)
+    ab = np.concatenate([np.full((16, 16, 3), 30, np.uint8), np.full((16, 16, 3), 220, np.uint8)], 1)
     _save(tmp_path / "ok" / "p.png", ab)
-    ds = PairedImageDataset(tmp_path / "ok", 10, mode="side_by_side")
+    ds = PairedImageDataset(tmp_path / "ok", 16, mode="side_by_side")
     a, b = ds.pair_uint8(0)
     assert (a == 30).all() and (b == 220).all()
     bad = _save(tmp_path / "bad" / "q.png", _noise(10, 15))
@@ -283,8 +283,11 @@ def test_label_maps(tmp_path):
     lab = np.array([[0, 1, 2, 2], [3, 3, 0, 1], [0, 0, 0, 0], [1, 1, 1, 1]], np.uint8)
     p = _save(tmp_path / "l.png", lab)
     np.testing.assert_array_equal(load_label_map(p, 4), lab)
-    up = load_label_map(p, 4, resolution=8)
-    assert up.shape == (8, 8) and set(np.unique(up)) <= {0, 1, 2, 3}  # NEAREST: no blended labels
+    p16 = _save(tmp_path / "l16.png", np.kron(lab, np.ones((4, 4), np.uint8)))  # model inputs are >= 16 px
+    up = load_label_map(p16, 4, resolution=24)
+    assert up.shape == (24, 24) and set(np.unique(up)) <= {0, 1, 2, 3}  # NEAREST: no blended labels
+    with pytest.raises(DataError, match=r"l.png is 4x4 pixels; images must be at least 16x16"):
+        load_label_map(p, 4, resolution=16)
     pal = Image.fromarray(lab, "P")
     pal.putpalette([255, 255, 255, 10, 20, 30, 200, 0, 0, 0, 200, 0] + [0] * 756)
     pal.save(tmp_path / "p.png")

@@ -51,10 +51,10 @@ def test_identical_pairs_give_inf_psnr_as_string_in_json(paired_dirs, tmp_path):
     assert json.loads(out.read_text())["metrics"]["psnr"] == "inf"
 
 
-def test_paired_metrics_skipped_without_paired(paired_dirs):
+def test_paired_metrics_without_paired_are_an_error(paired_dirs):
     gen_dir, ref_dir, _, _ = paired_dirs
-    res = evaluate(gen_dir, ref_dir, metrics=("psnr",), progress=False)
-    assert res["metrics"] == {} and "paired" in res["skipped"]["psnr"]
+    with pytest.raises(GandistillError, match=r"--metrics psnr: paired metrics .* pass --paired"):
+        evaluate(gen_dir, ref_dir, metrics=("psnr",), progress=False)
 
 
 def test_mismatched_stems_are_named(paired_dirs):

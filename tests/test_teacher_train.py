@@ -136,7 +136,8 @@ def test_cli_train_sample_and_dry_run(tmp_path, capsys):
     assert list_states(out / "checkpoints")[-1][0] == 3
     assert cli(["teacher", "sample", "--model", str(out / "model"), "--out", str(tmp_path / "s"), "--seeds", "0-3",
                 "--mix-rows", "0-1", "--mix-cols", "5-7", "--crossover", "3"]) == 0
-    assert (tmp_path / "s" / "seed0003.png").is_file() and (tmp_path / "s" / "stylemix-k3.png").is_file()
+    assert (tmp_path / "s" / "seed0003.png").is_file() and (tmp_path / "s-grids" / "stylemix-k3.png").is_file()
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [f"seed{i:04d}.png" for i in range(4)]  # no grids
     assert cli(["teacher", "train", "--out", str(tmp_path / "nothing"), "--resume", "latest", "--data-n", "8",
                 "--resolution", "16", "--channel-base", "256", "--channel-max", "16"]) == 2
     assert "no state-*.pt" in capsys.readouterr().err

@@ -6,9 +6,11 @@ Every name here (and the stage functions) is also importable from the package ro
     from gandistill import train_teacher, distill, finetune, adapt, compute_anchors, evaluate, import_checkpoint
 
 Images come back as ``uint8`` tensors ``[N, C, H, W]`` (what a PNG holds). Inputs may be file
-paths / folders (centre-cropped and resized to the model's resolution, as ``gandistill translate``
-does), ``uint8`` arrays or tensors (HWC, NHWC, CHW or NCHW) or float tensors in [-1, 1]
-(``[C, H, W]`` or ``[N, C, H, W]``); in-memory images are used at their own size.
+paths / folders, ``uint8`` arrays or tensors (HWC, NHWC, CHW or NCHW) or float tensors in [-1, 1]
+(``[C, H, W]`` or ``[N, C, H, W]``; NaN or infinite values are refused). Files and in-memory images
+are treated alike, as ``gandistill translate`` does: centre-cropped and resized to the model's
+resolution, and the result comes back at that resolution, at ``size`` pixels, or at each input's
+own size with ``size="input"``.
 
 The examples assume model directories made by the CLI, e.g. ``teacher_dir = "runs/teacher32/model"``
 (``gandistill teacher train``), ``i2i_dir = "runs/ft-image/model"``, ``seg_dir = "runs/ft-seg/model"``,
@@ -90,14 +92,19 @@ def _to_nchw(x: torch.Tensor) -> torch.Tensor:
         x = x[None]
     if x.ndim != 4:
         raise DataError(f"float images must be [C, H, W] or [N, C, H, W] in [-1, 1], got shape {list(x.shape)}")
+    bad = ~torch.isfinite(x)
+    if bad.any():
+        raise DataError(f"the images hold {int(bad.sum())} NaN or infinite value(s); pass finite floats in [-1, 1] "
+                        "(or uint8)")
     return x.float()
 
 
 def load_images(inputs: ImageInput, resolution: int | None = None, channels: int = 3) -> torch.Tensor:
     """Images of any accepted form → float ``[N, channels, H, W]`` in [-1, 1].
 
-    Files and folders are centre-cropped and resized to ``resolution`` (when given); in-memory images
-    keep their size. Grey images are repeated to RGB when ``channels`` is 3.
+    Files, folders and in-memory images alike are centre-cropped and resized to ``resolution`` (when
+    given; in-memory images of that size are used as they are). Grey images are repeated to RGB when
+    ``channels`` is 3.
 
     >>> load_images(np.zeros((16, 16, 3), np.uint8)).shape
     torch.Size([1, 3, 16, 16])
@@ -108,9 +115,40 @@ def load_images(inputs: ImageInput, resolution: int | None = None, channels: int
         x = load_image_batch(_expand(inputs), resolution, channels)  # type: ignore[arg-type]
     else:
         x = _to_nchw(torch.as_tensor(inputs))
+        if resolution:
+            from .data.inputs import resize_batch
+
+            x = resize_batch(x, resolution)
     if x.shape[1] == 1 and channels == 3:
         x = x.expand(-1, 3, -1, -1)
     return x.contiguous()
+
+
+def _input_sides(inputs: ImageInput, labels: bool = False) -> list[int]:
+    """The side of each input's centre square (files: from the header), for ``size="input"``."""
+    if _is_paths(inputs):
+        from .data.images import image_header
+
+        return [min(image_header(f)[:2]) for f in _expand(inputs)]  # type: ignore[arg-type]
+    x = torch.as_tensor(inputs)
+    if labels:  # [H, W] / [N, H, W] indices or [N, K, H, W] one-hot
+        return [min(x.shape[-2:])] * (1 if x.ndim == 2 else x.shape[0])
+    n = _to_nchw(x)
+    return [min(n.shape[-2:])] * n.shape[0]
+
+
+def _sized(out: torch.Tensor, size: int | str | None, inputs: ImageInput,
+           labels: bool = False) -> torch.Tensor | list[torch.Tensor]:
+    """Model outputs at ``size`` (None: as they are; ``"input"``: each at its input's size — a list when
+    those differ)."""
+    from .data.inputs import SIZE_INPUT, parse_size, resize_output
+
+    size = parse_size(size)
+    if not size:
+        return out
+    sides = _input_sides(inputs, labels) if size == SIZE_INPUT else [int(size)] * len(out)
+    imgs = [resize_output(img, side) for img, side in zip(out, sides)]
+    return torch.stack(imgs) if len(set(sides)) == 1 else imgs
 
 
 def _to_uint8(img: torch.Tensor) -> torch.Tensor:
@@ -216,13 +254,15 @@ class KDITStudent:
 
     @torch.no_grad()
     def translate(self, inputs: ImageInput, reference: ImageInput | None = None, k: int | None = None,
-                  seed: int = 0, batch: int = 16) -> torch.Tensor:
+                  seed: int = 0, batch: int = 16, size: int | str | None = None) -> torch.Tensor:
         """Translate images (or label maps for a seg student) → uint8 ``[N, 3, R, R]``.
 
         ``inputs``: image / label-map files or folders, or in-memory images (label maps: integer
-        ``[H, W]`` / ``[N, H, W]``). ``reference``: one appearance image (or one per input); without it
-        the appearance comes from seeded noise through the teacher's mapping. ``k``: crossover (ws rows
-        ≥ k come from the reference; default num_ws/2).
+        ``[H, W]`` / ``[N, H, W]``). ``reference``: one appearance image, one per input, or (with file
+        inputs) a folder holding one per input with the same name; without it the appearance comes
+        from seeded noise through the teacher's mapping. ``k``: crossover (ws rows ≥ k come from the
+        reference; default num_ws/2). ``size``: output side (default R), or ``"input"`` for each
+        input's own size (a list of tensors when those differ).
 
         >>> seg = KDITStudent.from_pretrained(seg_dir)
         >>> labels = torch.zeros(2, seg.resolution, seg.resolution, dtype=torch.uint8)
@@ -238,12 +278,22 @@ class KDITStudent:
                 raise DataError("an image-conditioned X2I student takes no reference")
             gen = torch.Generator().manual_seed(seed)
             outs = [m(xb.to(self.device), self._noise(gen, len(xb), m.config.z_dim)) for xb in x.split(batch)]
-            return _to_uint8(torch.cat(outs))
+            return _sized(_to_uint8(torch.cat(outs)), size, inputs)
         if k is not None and not 0 <= k <= m.num_ws:
             raise DataError(f"k must be in 0..{m.num_ws} for this model, got {k}")
         ref = None
-        if reference is not None:
+        if reference is None:
+            from .kdit.translate import warn_untrained_appearance
+
+            warn_untrained_appearance(m)
+        elif _is_paths(inputs) and isinstance(reference, (str, Path)) and Path(reference).is_dir():
+            from .data.inputs import input_entries, match_references
+
+            refs = match_references(input_entries(inputs), reference)  # type: ignore[arg-type]
+            ref = load_images(refs, self.resolution, m.config.teacher.img_channels).to(self.device)
+        else:
             ref = load_images(reference, self.resolution, m.config.teacher.img_channels).to(self.device)
+        if ref is not None:
             if ref.shape[0] == 1:
                 ref = ref.expand(x.shape[0], -1, -1, -1)
             elif ref.shape[0] != x.shape[0]:
@@ -254,7 +304,7 @@ class KDITStudent:
             xb = x[s:s + batch].to(self.device)
             z = self._noise(gen, len(xb), m.config.teacher.z_dim)
             outs.append(m(xb, ref[s:s + batch] if ref is not None else None, k=k, z_ref=z))
-        return _to_uint8(torch.cat(outs))
+        return _sized(_to_uint8(torch.cat(outs)), size, inputs, labels=self.modality == "seg")
 
     @torch.no_grad()
     def _generate(self, cond: torch.Tensor, seed: int, batch: int) -> torch.Tensor:
@@ -307,10 +357,10 @@ class KDITStudent:
             if isinstance(item, (str, Path)):
                 waves += [torch.from_numpy(load_wav(f, rate)) for f in _expand([item], "audio")]
             else:
+                from .data.audio import check_waveform
+
                 w = torch.as_tensor(item, dtype=torch.float32)
-                if w.ndim != 1 or w.numel() == 0:
-                    raise DataError(f"a waveform must be a non-empty 1-D array (mono, {rate} Hz), got {list(w.shape)}")
-                waves.append(w)
+                waves.append(torch.from_numpy(check_waveform(w.cpu().numpy(), rate, f"waveform {len(waves)}")))
         if not waves:
             raise DataError("no audio clips given")
         length = min(len(w) for w in waves)
@@ -326,8 +376,10 @@ class GPDStudent:
     >>> out = student(photo)                                   # a file, a folder, or a list of them
     >>> out.dtype, out.shape[-1] == student.resolution
     (torch.uint8, True)
-    >>> student(torch.zeros(2, 3, 16, 16)).shape               # float in [-1, 1], used at its own size
+    >>> student(torch.zeros(2, 3, 64, 64)).shape               # float in [-1, 1], resized like a file
     torch.Size([2, 3, 16, 16])
+    >>> student(torch.zeros(2, 3, 64, 64), size="input").shape # written back at the input's size
+    torch.Size([2, 3, 64, 64])
     """
 
     def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu"):
@@ -350,15 +402,16 @@ class GPDStudent:
         return self.model.config.resolution
 
     @torch.no_grad()
-    def __call__(self, images: ImageInput, batch: int = 16) -> torch.Tensor:
-        """Translate images → uint8 ``[N, C_out, H, W]``."""
+    def __call__(self, images: ImageInput, batch: int = 16, size: int | str | None = None) -> torch.Tensor:
+        """Translate images → uint8 ``[N, C_out, R, R]``; ``size``: output side, or ``"input"`` for each
+        input's own size (a list of tensors when those differ)."""
         x = load_images(images, self.resolution, self.model.config.in_channels)
         if self.model.config.in_channels == 1 and x.shape[1] == 3:
             x = x.mean(1, keepdim=True)
-        return _to_uint8(torch.cat([self.model(xb.to(self.device)) for xb in x.split(batch)]))
+        return _sized(_to_uint8(torch.cat([self.model(xb.to(self.device)) for xb in x.split(batch)])), size, images)
 
     def export(self, fmt: str = "torchscript", out: PathLike | None = None) -> Path:
-        """TorchScript (or ONNX, with the onnx package) for deployment; see ``gandistill gpd export``."""
+        """TorchScript (or ONNX, with ``pip install 'gandistill[onnx]'``) for deployment; see ``gandistill gpd export``."""
         from .gpd.translate import export_student
 
         return export_student(self.directory, fmt, out)

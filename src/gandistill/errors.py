@@ -16,3 +16,24 @@ class CheckpointError(GandistillError, ValueError):
 
 class DownloadError(GandistillError):
     """A checkpoint could not be fetched or failed its hash check (the message names the URL and the cache path)."""
+
+
+class GandistillWarning(UserWarning):
+    """Something the user should know (inputs resized, small samples, ...); the CLI prints it on one line."""
+
+
+def one_line_warnings() -> None:
+    """Make ``warnings`` print a GandistillWarning as one ``warning: ...`` line (others unchanged); the CLI calls it."""
+    import warnings
+
+    previous = warnings.formatwarning
+    if getattr(previous, "_gandistill", False):
+        return
+
+    def fmt(message, category, filename, lineno, line=None) -> str:
+        if issubclass(category, GandistillWarning):
+            return f"warning: {message}\n"
+        return previous(message, category, filename, lineno, line)
+
+    fmt._gandistill = True  # type: ignore[attr-defined]
+    warnings.formatwarning = fmt

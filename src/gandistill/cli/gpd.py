@@ -99,7 +99,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     e = gsub.add_parser("export", help="export a student to TorchScript or ONNX", formatter_class=_FMT,
                         description="Trace a GPD student at its training resolution for deployment (feed images of "
-                        "that size).\nTorchScript needs nothing extra; ONNX needs the onnx package.\n\n"
+                        "that size).\nTorchScript needs nothing extra; ONNX needs pip install 'gandistill[onnx]' "
+                        "(onnx, onnxscript, onnx-ir).\n\n"
                         "  gandistill gpd export --model runs/student/model --export torchscript")
     e.add_argument("--model", required=True, help="student model directory")
     e.add_argument("--export", default="torchscript", choices=["torchscript", "onnx"],
@@ -153,18 +154,19 @@ def _distill(args) -> int:
 def _route(args) -> int:
     from ..gpd.anchors import load_generators
     from ..gpd.config import ProjectConfig
-    from ..data.inputs import expand_inputs, load_image_batch
+    from ..data.inputs import input_entries, load_image_batch, output_paths, save_output, warn_if_resized
     from ..gpd.translate import teacher_route
     from ..utils.dist import resolve_device
-    from ..utils.images import make_grid, save_image, to_uint8
+    from ..utils.images import to_uint8
 
     src, tgt = load_generators(args.adapted, args.teacher, resolve_device(args.device))
-    files = expand_inputs(args.input)
+    entries = input_entries(args.input)  # outputs named and checked as `translate` does: nothing overwritten
+    files, paths = [f for f, _ in entries], [p[0] for p in output_paths(entries, args.output, args.input)]
+    warn_if_resized(files, src.config.resolution)
     x = load_image_batch(files, src.config.resolution, src.config.img_channels).to(next(src.parameters()).device)
     y, q = teacher_route(src.G, tgt.G, x, from_args(ProjectConfig, args), D_T=src.D, progress=True)
-    args.output.mkdir(parents=True, exist_ok=True)
-    for f, img in zip(files, to_uint8(y)):
-        save_image(make_grid(img[None], nrow=1, pad=0), args.output / f"{f.stem}.png")
+    for path, img in zip(paths, to_uint8(y)):
+        save_output(img, path)
     print(f"translated {len(files)} image(s) by projection (mean PSNR of the G_T fit {q['mean_psnr']:.2f} dB) "
           f"→ {args.output}")
     return 0

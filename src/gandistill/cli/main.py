@@ -10,7 +10,7 @@ import importlib
 import sys
 
 from .. import __version__
-from ..errors import GandistillError
+from ..errors import GandistillError, one_line_warnings
 
 # Modules that add sub-commands, in the order shown by --help.
 STAGES = ["data", "teacher", "triplets", "kdit", "gpd", "evaluate", "translate", "serve", "demo"]
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    one_line_warnings()
     if not getattr(args, "func", None):
         parser.print_help()
         return 1

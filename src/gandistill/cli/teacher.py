@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from ..config import add_dataclass_args, from_args, from_dict, read_json
@@ -36,13 +37,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     s = tsub.add_parser("sample", help="images for given seeds, and a style-mixing grid",
                         formatter_class=argparse.RawDescriptionHelpFormatter,
-                        description="Render one PNG per seed (seedNNNN.png) and grid.png; with --mix-rows/--mix-cols\n"
-                        "also a style-mixing grid stylemix-k<K>.png.\n\n"
+                        description="Render one PNG per seed (OUT/seedNNNN.png) and, in the sibling folder OUT-grids/,\n"
+                        "grid.png; with --mix-rows/--mix-cols also a style-mixing grid OUT-grids/stylemix-k<K>.png.\n"
+                        "OUT holds only the samples, so `gandistill evaluate OUT` counts exactly them.\n\n"
                         "  gandistill teacher sample --model runs/teacher/model --out samples --seeds 0-15 --psi 0.7\n"
                         "  gandistill teacher sample --model runs/teacher/model --out samples --mix-rows 0-3 "
                         "--mix-cols 10-15 --crossover 4")
     s.add_argument("--model", required=True, help="teacher model directory (…/model, with config.json + model.safetensors)")
-    s.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    s.add_argument("--out", required=True, type=Path, help="output folder for the samples (created); grids go to "
+                   "OUT-grids/ beside it")
     s.add_argument("--seeds", default="0-15", help="seeds: comma-separated integers and inclusive ranges, e.g. 0-15,42 (default: 0-15)")
     s.add_argument("--psi", type=float, default=1.0, help="truncation ψ: 1 = none, smaller = closer to the average image, typically 0.5-1 "
                    "(default: 1.0)")
@@ -103,15 +106,18 @@ def _sample(args: argparse.Namespace) -> int:
     seeds = parse_seeds(args.seeds)
     imgs = sample_seeds(G, seeds, psi=args.psi, noise_mode=args.noise_mode)
     args.out.mkdir(parents=True, exist_ok=True)
+    # grids live beside the samples, not among them: an image folder for `evaluate` holds samples only
+    grids = Path(os.path.abspath(args.out)).with_name(Path(os.path.abspath(args.out)).name + "-grids")
+    grids.mkdir(exist_ok=True)
     for seed, img in zip(seeds, imgs):
         save_image(make_grid(to_uint8(img[None]), nrow=1, pad=0), args.out / f"seed{seed:04d}.png")
-    save_grid(imgs, args.out / "grid.png")
-    print(f"wrote {len(seeds)} images and grid.png to {args.out}")
+    save_grid(imgs, grids / "grid.png")
+    print(f"wrote {len(seeds)} images to {args.out} and grid.png to {grids}")
     if args.mix_rows or args.mix_cols:
         rows = parse_seeds(args.mix_rows or "0-3")
         cols = parse_seeds(args.mix_cols or "10-13")
         k = args.crossover if args.crossover is not None else G.num_ws // 2
         grid = style_mix_grid(G, rows, cols, k, psi=args.psi, noise_mode=args.noise_mode)
-        save_grid(grid, args.out / f"stylemix-k{k}.png", nrow=len(cols) + 1)
-        print(f"style-mixing grid (crossover {k}): {args.out / f'stylemix-k{k}.png'}")
+        save_grid(grid, grids / f"stylemix-k{k}.png", nrow=len(cols) + 1)
+        print(f"style-mixing grid (crossover {k}): {grids / f'stylemix-k{k}.png'}")
     return 0

@@ -11,6 +11,7 @@ import argparse
 import importlib
 from typing import Callable
 
+from ..data.inputs import parse_size
 from ..errors import DataError
 
 Runner = Callable[[str, argparse.Namespace], list]
@@ -37,7 +38,7 @@ def _run_i2i(model_dir: str, args: argparse.Namespace) -> list:
         raise DataError("this is an image-to-image model: pass --input IMG|DIR (and optionally --reference IMG)")
     model = I2IStudent.from_pretrained(model_dir)
     return translate_images(model, args.input, args.output, args.reference, args.k, args.batch, args.seed,
-                            _device(args), not args.no_progress)
+                            _device(args), not args.no_progress, size=parse_size(args.size))
 
 
 def _run_x2i(model_dir: str, args: argparse.Namespace) -> list:
@@ -46,8 +47,11 @@ def _run_x2i(model_dir: str, args: argparse.Namespace) -> list:
 
     model = X2IStudent.from_pretrained(model_dir)
     cond = model.config.condition
+    size = parse_size(args.size)
+    if size == "input":
+        raise DataError(f"--size input needs image inputs; this model is conditioned on {cond}: pass --size N")
     common = dict(samples=args.samples, batch=args.batch, seed=args.seed, device=_device(args),
-                  progress=not args.no_progress)
+                  progress=not args.no_progress, size=size)
     if cond == "text":
         if not args.text:
             raise DataError("this model is conditioned on text: pass --text \"a caption\" (repeatable)")
@@ -67,23 +71,33 @@ register_translator("X2IStudent", _run_x2i)
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("translate", help="translate images / label maps / captions / audio with a student",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
-                       description="Run a trained student model on inputs; one PNG per input.\n\n"
+                       description="Run a trained student model on inputs; one PNG per input, named after it\n"
+                       "and keeping the inputs' folder layout (a folder input is the root; files from several\n"
+                       "folders keep their paths below the folders' common parent). A run whose outputs would\n"
+                       "overwrite an input or each other is refused. Inputs are centre-cropped and resized to the\n"
+                       "model's resolution (one warning line names them); --size sets the output size.\n\n"
                        "  gandistill translate --model runs/ft-image/model --input sketches/ --reference ref.png "
                        "--output out/\n"
+                       "  gandistill translate --model runs/ft-image/model --input test/A --reference test/refs "
+                       "--size input --output out/\n"
                        "  gandistill translate --model runs/ft-text/model --text \"a smiling face\" --output out/\n"
                        "  gandistill translate --model runs/ft-audio/model --audio clip.wav --output out/")
     p.add_argument("--model", required=True, help="student model directory (config.json + model.safetensors)")
     p.add_argument("--input", nargs="+", help="I2I models: input image(s), label map(s) (integer-index PNG) or "
                    "folder(s) of them")
-    p.add_argument("--reference", help="I2I: appearance reference image (default: appearance from "
-                   "seeded noise)")
+    p.add_argument("--reference", help="I2I: appearance reference image for every input, or a folder with one per "
+                   "input matched by file name (default: appearance from seeded noise)")
     p.add_argument("--k", type=int, default=None, help="I2I: crossover layer, ws rows ≥ k come from the reference, "
                    "0 … num_ws (default: the model's own)")
     p.add_argument("--text", action="append", help="text models: a caption in quotes (repeat for several)")
     p.add_argument("--audio", nargs="+", help="audio models: WAV file(s) (16 kHz mono) or folder(s) of them")
     p.add_argument("--samples", type=int, default=1, help="text/audio models: images per caption or clip, each with "
                    "different noise (default: 1)")
-    p.add_argument("--output", required=True, help="output folder (created); one PNG per input")
+    p.add_argument("--output", required=True, help="output folder (created; not inside an input folder); one PNG "
+                   "per input")
+    p.add_argument("--size", default=None, metavar="N|input", help="output side in pixels, or 'input' for each "
+                   "input's own size (its centre square), e.g. to compare with ground truth (default: the "
+                   "model's resolution)")
     p.add_argument("--batch", type=int, default=16, help="inputs per forward pass (default: 16)")
     p.add_argument("--seed", type=int, default=0, help="seed of the appearance / noise (default: 0)")
     p.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")

@@ -74,6 +74,23 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
     return audio.astype(np.float32), rate
 
 
+def check_waveform(audio, sample_rate: int = DEFAULT_SAMPLE_RATE, what: str = "waveform",
+                   silence_peak: float = SILENCE_PEAK) -> np.ndarray:
+    """An in-memory clip as mono float32, refused (DataError) when not 1-D, empty, NaN/infinite or silent,
+    with the same rules as ``load_wav`` applies to files."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 1 or audio.size == 0:
+        raise DataError(f"a {what} must be a non-empty 1-D array (mono, {sample_rate} Hz), got shape {list(audio.shape)}")
+    bad = ~np.isfinite(audio)
+    if bad.any():
+        raise DataError(f"the {what} has {int(bad.sum())} NaN or infinite sample(s); pass finite float samples in "
+                        "[-1, 1]")
+    peak = float(np.abs(audio).max())
+    if peak < silence_peak:
+        raise DataError(f"the {what} is silent (peak {peak:.2g} < {silence_peak:g}); pass a clip with sound")
+    return audio
+
+
 def _linear_resample(audio: np.ndarray, src: int, dst: int) -> np.ndarray:
     n_out = max(1, int(round(len(audio) * dst / src)))
     t_out = np.arange(n_out) * (src / dst)

@@ -18,8 +18,8 @@ from tqdm.auto import tqdm
 
 from ..errors import DataError
 from .audio import DEFAULT_SAMPLE_RATE, load_wav
-from .images import (DEFAULT_MAX_PIXELS, SUPPORTED_EXTENSIONS, image_to_array, list_images, name_some,
-                     no_images_error, open_image, require_folder, resize_square)
+from .images import (DEFAULT_MAX_PIXELS, SUPPORTED_EXTENSIONS, check_image_shape, image_to_array, list_images,
+                     load_square, name_some, no_images_error, open_image, require_folder)
 from .labels import load_label_map
 from .metadata import METADATA_FILE, is_file_field, read_metadata
 from .summary import DatasetSummary, raise_if_bad
@@ -127,8 +127,7 @@ class ImageFolderDataset(Dataset):
         if self._cache is not None:
             arr = self._cache[i].transpose(1, 2, 0)
         else:
-            arr = resize_square(image_to_array(open_image(self.root / self._names[i], self.max_pixels),
-                                               self.channels), self.resolution)
+            arr = load_square(self.root / self._names[i], self.resolution, self.channels, self.max_pixels)
         return np.ascontiguousarray(arr[:, ::-1] if flip else arr)
 
     def __getitem__(self, index: int) -> torch.Tensor:
@@ -152,6 +151,7 @@ class ImageFolderDataset(Dataset):
         for name in tqdm(self._names, desc=f"checking {self.root.name}", disable=None, leave=False):
             try:
                 im = open_image(self.root / name, self.max_pixels)
+                check_image_shape(self.root / name, *im.size)
                 image_to_array(im, self.channels)
             except DataError as exc:
                 errors.append(str(exc))

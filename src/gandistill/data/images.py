@@ -21,6 +21,11 @@ Conversion rules (``load_image``):
 
 Resizing (``resize_square``): centre-crop to the largest square, then resize with Pillow's
 Lanczos filter (which widens its support when shrinking, so downsampling is area-correct).
+
+Shape limits (``check_image_shape``, applied wherever an image is used as model input, training data
+or evaluation data — ``teacher train``, ``kdit``, ``gpd``, ``translate``, ``evaluate`` and ``serve``):
+a side under ``MIN_SIDE`` (16) px or sides differing by more than ``MAX_ASPECT`` (4×) is refused with
+the file name, since upscaling a sliver or keeping a small centre square of a strip gives garbage.
 """
 from __future__ import annotations
 
@@ -32,10 +37,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from ..errors import DataError
+from ..errors import DataError, GandistillWarning
 
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp")
 DEFAULT_MAX_PIXELS = 64_000_000
+MIN_SIDE = 16  # the smallest model resolution: anything smaller is only ever upscaled
+MAX_ASPECT = 4.0  # the centre square of a longer strip throws most of the image away
 
 # Decoder failures that mean "this file is broken" rather than a bug in our code.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError, TypeError)
@@ -140,6 +147,40 @@ def image_header(path: str | Path) -> tuple[int, int, str]:
         raise _cannot_read(path, "not an image or an unsupported format") from None
     except _DECODE_ERRORS as exc:
         raise _cannot_read(path, f"truncated or corrupt ({exc})") from None
+
+
+def check_image_shape(path: str | Path, width: int, height: int, min_side: int = MIN_SIDE,
+                      max_aspect: float = MAX_ASPECT) -> None:
+    """Refuse (DataError naming ``path``) an image too small or too elongated to be a model input."""
+    if min(width, height) < min_side:
+        raise DataError(f"image {path} is {width}x{height} pixels; images must be at least {min_side}x{min_side} "
+                        "(it would only be upscaled into a blur): replace or remove it")
+    if max(width, height) > max_aspect * min(width, height):
+        raise DataError(f"image {path} is {width}x{height} pixels; the centre square is used, so the sides may differ "
+                        f"by at most {max_aspect:g}x: crop it closer to a square or remove it")
+
+
+def load_square(path: str | Path, resolution: int | None, channels: int = 3,
+                max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """``path`` checked (``check_image_shape``), decoded and centre-cropped/resized to ``resolution``
+    (kept at its own size when None): (R, R, channels) uint8."""
+    im = open_image(path, max_pixels)
+    check_image_shape(path, *im.size)
+    try:
+        arr = image_to_array(im, channels)
+    except _DECODE_ERRORS as exc:
+        raise _cannot_read(Path(path), f"cannot convert mode {im.mode} ({exc})") from None
+    return resize_square(arr, resolution) if resolution else arr
+
+
+def warn_resized(sizes: list[tuple[str, int, int]], resolution: int, what: str = "input images") -> None:
+    """One warning line for the images (name, width, height) that are not ``resolution`` square, so no
+    command resizes silently: the same wording for ``gpd adapt``, ``gpd anchors`` and ``translate``."""
+    wrong = [f"{name} ({w}×{h})" for name, w, h in sizes if (w, h) != (resolution, resolution)]
+    if wrong:
+        are = "are" if len(wrong) > 1 else "is"
+        warnings.warn(f"{len(wrong)} of {len(sizes)} {what} {are} not {resolution}×{resolution} like the model; "
+                      f"centre-cropped and resized: {name_some(wrong, 3)}", GandistillWarning, stacklevel=3)
 
 
 def centre_crop(arr: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import DataError
-from .images import DEFAULT_MAX_PIXELS, open_image, resize_square
+from .images import DEFAULT_MAX_PIXELS, check_image_shape, open_image, resize_square
 
 _INTEGER_MODES = ("L", "P", "I;16", "I;16L", "I;16B", "I;16N", "I")
 
@@ -37,6 +37,8 @@ def load_label_map(
         raise ValueError(f"ignore_index must be in 0..255, got {ignore_index}")
     path = Path(path)
     im = open_image(path, max_pixels)
+    if resolution:  # used as a model input: the same shape limits as images
+        check_image_shape(path, *im.size)
     if im.mode not in _INTEGER_MODES:
         raise DataError(
             f"label map {path} is mode {im.mode}; label maps must be single-channel integer-index PNGs "

@@ -21,8 +21,8 @@ from tqdm.auto import tqdm
 
 from ..errors import DataError
 from .folder import to_tensor
-from .images import (DEFAULT_MAX_PIXELS, image_header, image_to_array, list_images, name_some, no_images_error,
-                     open_image, require_folder, resize_square)
+from .images import (DEFAULT_MAX_PIXELS, check_image_shape, image_header, image_to_array, list_images, name_some,
+                     no_images_error, open_image, require_folder, resize_square)
 from .summary import DatasetSummary, raise_if_bad
 
 MODES = ("folders", "side_by_side")
@@ -139,11 +139,14 @@ class PairedImageDataset(Dataset):
             w, h = im.size
             if w != 2 * h:
                 raise DataError(f"{pa} is {w}x{h}; side-by-side images must be exactly twice as wide as tall")
+            check_image_shape(f"{pa} (each half)", h, h)
             a = image_to_array(im.crop((0, 0, h, h)), self.channels[0])
             b = image_to_array(im.crop((h, 0, w, h)), self.channels[1])
         else:
-            a = image_to_array(open_image(pa, self.max_pixels), self.channels[0])
-            b = image_to_array(open_image(pb, self.max_pixels), self.channels[1])
+            ima, imb = open_image(pa, self.max_pixels), open_image(pb, self.max_pixels)
+            check_image_shape(pa, *ima.size)
+            check_image_shape(pb, *imb.size)
+            a, b = image_to_array(ima, self.channels[0]), image_to_array(imb, self.channels[1])
             if a.shape[:2] != b.shape[:2]:
                 raise DataError(
                     f"{pa} is {a.shape[1]}x{a.shape[0]} but its partner {pb} is {b.shape[1]}x{b.shape[0]}; "
@@ -190,6 +193,7 @@ class PairedImageDataset(Dataset):
             for p, c in ([(pa, self.channels[0])] if pa == pb else [(pa, self.channels[0]), (pb, self.channels[1])]):
                 try:
                     im = open_image(p, self.max_pixels)
+                    check_image_shape(p, *(im.size if pa != pb else (im.size[1], im.size[1])))
                     image_to_array(im, c)
                 except DataError as exc:
                     errors.append(str(exc))

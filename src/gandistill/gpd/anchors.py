@@ -94,14 +94,21 @@ def compute_anchors(cfg: AnchorsConfig, progress: bool = True) -> Path:
     if mode == "paired":
         from ..data.paired import PairedImageDataset
 
+        from ..data.images import image_header, warn_resized
+
         ds = PairedImageDataset(data, resolution=res, channels=ch)
+        sizes = []
+        for f in dict.fromkeys(f for pair in ds.pairs for f in pair):  # side-by-side: one file, two h×h halves
+            w, h, _ = image_header(f)
+            sizes.append((f.relative_to(data).as_posix(), w if ds.mode == "folders" else h, h))
+        warn_resized(sizes, res, "anchor images")
         x_np, y_np = ds.as_uint8_arrays()
         x, y = to_float(torch.from_numpy(x_np)), to_float(torch.from_numpy(y_np))
         names = [a.stem for a, _ in ds.pairs]
         ws, quality = project(source.G, x, cfg, D=source.D, progress=progress)
         ws = ws.cpu()
     elif mode == "target":
-        y_u8, names = load_targets(data, res, ch, max_targets=10 ** 9, what="anchor data folder")
+        y_u8, names = load_targets(data, res, ch, max_targets=None, what="anchor data folder", option="--data")
         y = to_float(y_u8)
         ws, quality = project(target.G, y, cfg, D=target.D, progress=progress)
         ws = ws.cpu()

@@ -13,40 +13,47 @@ from pathlib import Path
 
 import torch
 
-from ..data.inputs import expand_inputs, load_image_batch
+from ..data.inputs import (input_entries, load_image_batch, output_paths, output_side, parse_size, save_output,
+                           warn_if_resized)
 from ..errors import DataError, GandistillError
 from ..utils.dist import resolve_device
-from ..utils.images import make_grid, save_image, to_uint8
+from ..utils.images import to_uint8
 from ..utils.logging import progress_bar
 from .common import NOISE_MODE
 from .config import ProjectConfig
 from .networks import load_translator
 from .project import project
 
+ONNX_MODULES = ("onnx", "onnxscript", "onnx_ir")  # torch.onnx.export (dynamo exporter) imports all three
+
 
 @torch.no_grad()
 def translate_gpd(model_dir: str | Path, inputs, output: str | Path, batch_size: int = 16,
-                  device: str = "auto", progress: bool = True, resolution: int | None = None) -> list[Path]:
-    """Translate an image, a folder or a list of images with a GPD student; writes ``<output>/<stem>.png``.
+                  device: str = "auto", progress: bool = True, resolution: int | None = None,
+                  size: int | str | None = None) -> list[Path]:
+    """Translate an image, a folder or a list of images with a GPD student; writes ``<output>/<name>.png``
+    (the inputs' folder layout is kept, see ``gandistill.data.inputs``).
 
-    Inputs are centre-cropped and resized to ``resolution`` (default: the student's training resolution).
+    Inputs are centre-cropped and resized to ``resolution`` (default: the student's training resolution;
+    one warning line names the resized files); outputs are written at that resolution, at ``size``
+    pixels, or at each input's own size (``size="input"``).
     """
     dev = resolve_device(device)
     S = load_translator(model_dir).to(dev).eval()
     res = resolution or S.config.resolution
     if res % S.multiple:
         raise GandistillError(f"resolution {res} must be divisible by {S.multiple} for this student")
-    files = expand_inputs(inputs)
-    out = Path(output)
-    out.mkdir(parents=True, exist_ok=True)
+    entries = input_entries(inputs)
+    files = [f for f, _ in entries]
+    paths = [p[0] for p in output_paths(entries, output, inputs)]
+    warn_if_resized(files, res)
     written = []
-    bar = progress_bar(len(files), desc="translate", enabled=progress)
+    bar = progress_bar(len(files), desc="translate", enabled=progress, unit="img")
     for i in range(0, len(files), batch_size):
         chunk = files[i:i + batch_size]
         y = to_uint8(S(load_image_batch(chunk, res, S.config.in_channels).to(dev)))
-        for f, img in zip(chunk, y):
-            path = out / f"{f.stem}.png"
-            save_image(make_grid(img[None], nrow=1, pad=0), path)
+        for f, path, img in zip(chunk, paths[i:i + batch_size], y):
+            save_output(img, path, output_side(size, f, res))
             written.append(path)
         bar.update(len(chunk))
     bar.close()
@@ -82,9 +89,11 @@ def export_student(model_dir: str | Path, fmt: str = "torchscript", out: str | P
         traced.save(str(path))
         return path
     if fmt == "onnx":
-        if importlib.util.find_spec("onnx") is None:
-            raise GandistillError("ONNX export needs the 'onnx' package (pip install onnx); "
-                                  "use --export torchscript, which needs nothing extra")
+        missing = [m for m in ONNX_MODULES if importlib.util.find_spec(m) is None]
+        if missing:
+            raise GandistillError(f"ONNX export needs {', '.join(ONNX_MODULES)}; missing: {', '.join(missing)} — "
+                                  "pip install 'gandistill[onnx]' (or use --export torchscript, which needs nothing "
+                                  "extra)")
         path = Path(out) if out else model_dir / "student.onnx"
         torch.onnx.export(S, example, str(path), input_names=["image"], output_names=["translated"],
                           dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
@@ -103,8 +112,10 @@ def _run_cli(model_dir: str, args) -> list[Path]:
         return []
     if not args.input:
         raise DataError("this is a GPD image-to-image student: pass --input IMG|DIR")
+    if getattr(args, "reference", None):
+        raise DataError("a GPD student takes no --reference: its style is fixed by training; drop --reference")
     return translate_gpd(model_dir, args.input, args.output, batch_size=args.batch, device=args.device,
-                         progress=not getattr(args, "no_progress", False))
+                         progress=not getattr(args, "no_progress", False), size=parse_size(getattr(args, "size", None)))
 
 
 def _register() -> None:

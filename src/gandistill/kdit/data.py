@@ -3,12 +3,14 @@
 ``metadata.jsonl`` with ``file_name`` (the target photo), ``sketch_file_name``,
 ``label_file_name``, ``audio_file_name`` and ``text``).
 
-Modality → condition tensor: image → [N, 3, R, R] float (the ``--input-domain`` image, default
+Images are loaded with the teacher's channel count (3, or 1 for a grey teacher).
+Modality → condition tensor: image → [N, C, R, R] float (the ``--input-domain`` image, default
 sketch); seg → [N, R, R] int64 labels; text → the captions (embedded by the caller); audio →
 [N, T] float waveforms (clips are cut/padded to the shortest length of the set).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import numpy as np
 import torch
 
 from ..data.audio import load_wav
-from ..data.images import load_image, resize_square
+from ..data.images import load_square
 from ..data.labels import load_label_map
 from ..data.metadata import read_metadata
 from ..errors import DataError
@@ -25,9 +27,14 @@ from ..utils.images import to_float
 MODALITIES = ("image", "seg", "text", "audio")
 
 
+def _json_type(value) -> str:
+    return {bool: "boolean", int: "number", float: "number", list: "array", dict: "object",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
 @dataclass
 class PairSet:
-    target: torch.Tensor  # [N, 3, R, R] float in [-1, 1]
+    target: torch.Tensor  # [N, C, R, R] float in [-1, 1] (C: the teacher's channels)
     cond: torch.Tensor | list[str]  # see module docstring
     names: list[str]
 
@@ -40,13 +47,14 @@ class PairSet:
         return PairSet(self.target[idx], cond, [self.names[i] for i in idx])
 
 
-def _image(path: Path, res: int) -> torch.Tensor:
-    arr = resize_square(load_image(path, 3), res)
+def _image(path: Path, res: int, channels: int = 3) -> torch.Tensor:
+    arr = load_square(path, res, channels)
     return to_float(torch.from_numpy(np.array(arr)).permute(2, 0, 1))
 
 
 def load_pairs(root: str | Path, modality: str, resolution: int, n: int | None = None, start: int = 0,
-               input_domain: str = "sketch", num_classes: int = 8, sample_rate: int = 16000) -> PairSet:
+               input_domain: str = "sketch", num_classes: int = 8, sample_rate: int = 16000,
+               channels: int = 3) -> PairSet:
     """Pairs ``start .. start+n-1`` (in file-name order) of ``root`` for ``modality``."""
     if modality not in MODALITIES:
         raise DataError(f"unknown modality {modality!r}; choose from {', '.join(MODALITIES)}")
@@ -65,17 +73,22 @@ def load_pairs(root: str | Path, modality: str, resolution: int, n: int | None =
         row = rows[name]
         if field not in row:
             raise DataError(f"{root}/metadata.jsonl: the row of {name} has no {field!r} (needed for {modality})")
-        targets.append(_image(root / name, resolution))
+        targets.append(_image(root / name, resolution, channels))
         value = row[field]
         if modality == "image":
-            conds.append(_image(root / value, resolution))
+            conds.append(_image(root / value, resolution, channels))
         elif modality == "seg":
             conds.append(torch.from_numpy(load_label_map(root / value, num_classes, resolution).astype(np.int64)))
         elif modality == "audio":
             conds.append(torch.from_numpy(load_wav(root / value, sample_rate)))
         else:
-            if not isinstance(value, str) or not value.strip():
-                raise DataError(f"{root}/metadata.jsonl: the caption of {name} is empty")
+            if not isinstance(value, str):
+                raise DataError(f"{root}/metadata.jsonl: the caption (\"text\") of {name} is {json.dumps(value)}, a "
+                                f"JSON {_json_type(value)}; captions must be strings: write \"text\": "
+                                f"{json.dumps(str(value) if value is not None else 'a caption')}")
+            if not value.strip():
+                raise DataError(f"{root}/metadata.jsonl: the caption (\"text\") of {name} is empty; write a caption "
+                                "or remove the line")
             conds.append(value)
     if modality == "audio":
         length = min(len(c) for c in conds)

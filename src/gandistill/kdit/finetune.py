@@ -70,14 +70,27 @@ class FinetuneConfig(RunOptions):
     snap_every: int = field(500, help="write training state and model every N steps")
 
 
-def build_finetune_student(cfg: FinetuneConfig):
-    """The student to fine-tune: the distilled one adapted to the modality, or a random twin."""
+def check_student_dir(cfg: FinetuneConfig) -> str:
+    """The student class ``--modality`` needs, after checking ``--student`` holds one (a teacher or another
+    class gets a message saying what it is and what to pass)."""
     meta = read_model_config(cfg.student)
     want = "I2IStudent" if cfg.modality in ("image", "seg") else "X2IStudent"
+    if meta.get("class") in ("Teacher", "Generator"):
+        kind = "i2i" if want == "I2IStudent" else "x2i"
+        raise CheckpointError(f"--student {cfg.student} is a teacher ({meta.get('class')}), not a distilled student; "
+                              f"distil one first (`gandistill kdit distill --teacher {cfg.student} --student {kind} "
+                              f"--out runs/kdit-{kind}`) and pass --student runs/kdit-{kind}/model (the teacher is "
+                              "found from it, or given with --teacher)")
     if meta.get("class") != want:
         raise CheckpointError(f"--modality {cfg.modality} fine-tunes an {want}, but {cfg.student} holds a "
                               f"{meta.get('class')}; distil one with `gandistill kdit distill --student "
                               f"{'i2i' if want == 'I2IStudent' else 'x2i'}`")
+    return want
+
+
+def build_finetune_student(cfg: FinetuneConfig):
+    """The student to fine-tune: the distilled one adapted to the modality, or a random twin."""
+    want = check_student_dir(cfg)
     base = (I2IStudent if want == "I2IStudent" else X2IStudent).from_pretrained(cfg.student)
     if want == "I2IStudent":
         arch = dict(input="seg", num_classes=cfg.num_classes) if cfg.modality == "seg" else {}
@@ -115,10 +128,12 @@ def finetune_context(student, cond, target: torch.Tensor, w: dict[str, float], p
 
 
 def prepare_pairs(cfg: FinetuneConfig, resolution: int, device, start: int | None = None, n: int | None = None,
-                  embedder=None) -> tuple[PairSet, torch.Tensor]:
-    """(PairSet, condition tensor on ``device``); captions are embedded with MiniLM."""
+                  embedder=None, channels: int = 3) -> tuple[PairSet, torch.Tensor]:
+    """(PairSet, condition tensor on ``device``); captions are embedded with MiniLM; images are loaded with
+    ``channels`` (the teacher's: 1 for a grey teacher)."""
     pairs = load_pairs(cfg.data, cfg.modality, resolution, n if n is not None else cfg.n_pairs,
-                       cfg.data_start if start is None else start, cfg.input_domain, cfg.num_classes)
+                       cfg.data_start if start is None else start, cfg.input_domain, cfg.num_classes,
+                       channels=channels)
     cond = pairs.cond
     if cfg.modality == "text":
         from .text import SentenceEmbedder
@@ -130,12 +145,14 @@ def prepare_pairs(cfg: FinetuneConfig, resolution: int, device, start: int | Non
 def finetune(cfg: FinetuneConfig, dry_run: bool = False, embedder=None) -> Path:
     device = dist.resolve_device(cfg.device, 0)
     out = Path(cfg.out)
+    check_student_dir(cfg)  # before looking for its teacher: a teacher dir passed as --student is named as such
     teacher_dir = recorded_parent_dir(cfg.student, cfg.teacher, "teacher")
     teacher = Teacher.from_pretrained(teacher_dir).to(device).eval().requires_grad_(False)
     torch.manual_seed(cfg.seed)
     student, parent_hash = build_finetune_student(cfg)
     student = student.to(device).train()
-    pairs, cond = prepare_pairs(cfg, student.resolution, device, embedder=embedder)
+    pairs, cond = prepare_pairs(cfg, student.resolution, device, embedder=embedder,
+                                channels=student.config.teacher.img_channels)
     target = pairs.target.to(device)
     if cfg.modality == "text":
         student.f_X.set_statistics(cond)

@@ -4,58 +4,80 @@
     translate_texts(X2IStudent.from_pretrained(d), ["a face with red hair"], "out/")
     translate_audio(X2IStudent.from_pretrained(d), ["clip.wav"], "out/")
 
-Inputs are centre-cropped and resized to the model's resolution (label maps with NEAREST);
-outputs are PNGs named after the inputs (``text-000.png`` … for captions).
+Inputs are centre-cropped and resized to the model's resolution (label maps with NEAREST; one warning
+line names the images that are resized); outputs are PNGs named after the inputs, keeping their folder
+layout (``data/inputs.py``; ``text-000.png`` … for captions), at the model's resolution, at ``size``
+pixels, or at each input's own size (``size="input"``).
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..data.audio import load_wav
-from ..data.inputs import expand_inputs, load_image_batch
+from ..data.inputs import (input_entries, load_image_batch, match_references, output_paths, output_side,
+                           save_output, warn_if_resized)
 from ..data.labels import load_label_map
-from ..errors import DataError
-from ..utils.images import make_grid, save_image
+from ..errors import DataError, GandistillWarning
+from ..io.pretrained import read_model_config
+from ..utils.images import to_uint8
 from ..utils.logging import progress_bar
 from .i2i import I2IStudent
 from .x2i import X2IStudent
 
 
-def _save(img: torch.Tensor, path: Path) -> None:
-    save_image(make_grid(img[None], nrow=1, pad=0), path)
+def warn_untrained_appearance(model: I2IStudent) -> None:
+    """One warning line when a from-scratch student (never distilled) takes its appearance from noise: its
+    mapping network is untrained, so the colours are arbitrary."""
+    source = getattr(model, "source_dir", None)
+    extra = read_model_config(source).get("extra", {}) if source else {}
+    if extra.get("from_scratch"):
+        warnings.warn(f"{source} was fine-tuned from scratch (not distilled from a teacher), so without a reference "
+                      "its appearance comes from an untrained mapping network; pass --reference IMG|DIR",
+                      GandistillWarning, stacklevel=3)
 
 
 @torch.no_grad()
 def translate_images(model: I2IStudent, inputs: list[str | Path], output: str | Path,
                      reference: str | Path | None = None, k: int | None = None, batch: int = 16, seed: int = 0,
-                     device: str | torch.device = "cpu", progress: bool = True) -> list[Path]:
-    """I2I student over image (or label-map) files; appearance from ``reference`` or seeded noise."""
+                     device: str | torch.device = "cpu", progress: bool = True,
+                     size: int | str | None = None) -> list[Path]:
+    """I2I student over image (or label-map) files; appearance from ``reference`` (one image, or a folder
+    with one image per input, matched by name) or seeded noise. ``size``: output side in pixels, or
+    ``"input"`` for each input's own size (default: the model's resolution)."""
     model = model.to(device).eval()
-    files = expand_inputs(inputs)
+    entries = input_entries(inputs)
+    files = [f for f, _ in entries]
+    paths = [p[0] for p in output_paths(entries, output, inputs)]
     res = model.resolution
-    out = Path(output)
-    out.mkdir(parents=True, exist_ok=True)
-    ref = load_image_batch([reference], res).to(device) if reference else None
     if k is not None and not 0 <= k <= model.num_ws:
         raise DataError(f"--k must be in 0..{model.num_ws} for this model, got {k}")
+    refs = match_references(entries, reference) if reference else None
+    if refs is None:
+        warn_untrained_appearance(model)
+    if model.config.input != "seg":
+        warn_if_resized(files, res)
+    chans = model.config.teacher.img_channels
     gen = torch.Generator().manual_seed(seed)
     written = []
-    bar = progress_bar(len(files), desc="translate", enabled=progress)
+    bar = progress_bar(len(files), desc="translate", enabled=progress, unit="img")
     for s in range(0, len(files), batch):
         chunk = files[s:s + batch]
         if model.config.input == "seg":
             x = torch.stack([torch.from_numpy(load_label_map(f, model.config.num_classes, res).astype(np.int64))
                              for f in chunk])
         else:
-            x = load_image_batch(chunk, res)
+            x = load_image_batch(chunk, res, chans)
+        ref = None
+        if refs is not None:
+            ref = load_image_batch(refs[s:s + batch], res, chans).to(device)
         z = torch.randn(len(chunk), model.config.teacher.z_dim, generator=gen).to(device)
-        y = model(x.to(device), ref.expand(len(chunk), -1, -1, -1) if ref is not None else None, k=k, z_ref=z)
-        for f, img in zip(chunk, y):
-            path = out / f"{f.stem}.png"
-            _save(img, path)
+        y = to_uint8(model(x.to(device), ref, k=k, z_ref=z))
+        for f, path, img in zip(chunk, paths[s:s + batch], y):
+            save_output(img, path, output_side(size, f, res))
             written.append(path)
         bar.update(len(chunk))
     bar.close()
@@ -63,47 +85,49 @@ def translate_images(model: I2IStudent, inputs: list[str | Path], output: str | 
 
 
 @torch.no_grad()
-def _translate_conditions(model: X2IStudent, cond: torch.Tensor, names: list[str], output: str | Path,
-                          samples: int, batch: int, seed: int, device, progress: bool) -> list[Path]:
-    out = Path(output)
-    out.mkdir(parents=True, exist_ok=True)
+def _translate_conditions(model: X2IStudent, cond: torch.Tensor, paths: list[list[Path]], samples: int, batch: int,
+                          seed: int, device, progress: bool, size: int | None = None) -> list[Path]:
     gen = torch.Generator().manual_seed(seed)
     written = []
-    bar = progress_bar(len(names) * samples, desc="translate", enabled=progress)
-    for s in range(0, len(names), batch):
+    bar = progress_bar(len(paths) * samples, desc="translate", enabled=progress, unit="img")
+    for s in range(0, len(paths), batch):
         c = model.encode(cond[s:s + batch].to(device))
         for j in range(samples):
             z = torch.randn(c.shape[0], model.config.z_dim, generator=gen).to(device)
-            y = model(None, z, c=c)
-            for name, img in zip(names[s:s + batch], y):
-                path = out / (f"{name}.png" if samples == 1 else f"{name}-{j:02d}.png")
-                _save(img, path)
-                written.append(path)
+            y = to_uint8(model(None, z, c=c))
+            for out, img in zip(paths[s:s + batch], y):
+                save_output(img, out[j], size if isinstance(size, int) else None)
+                written.append(out[j])
             bar.update(c.shape[0])
     bar.close()
     return written
 
 
+def _suffixes(samples: int) -> list[str]:
+    return [""] if samples == 1 else [f"-{j:02d}" for j in range(samples)]
+
+
 def translate_texts(model: X2IStudent, texts: list[str], output: str | Path, samples: int = 1, batch: int = 16,
                     seed: int = 0, device: str | torch.device = "cpu", progress: bool = True,
-                    embedder=None) -> list[Path]:
+                    embedder=None, size: int | None = None) -> list[Path]:
     if model.config.condition != "text":
         raise DataError(f"this model is conditioned on {model.config.condition}, not text")
     from .text import SentenceEmbedder
 
     emb = (embedder or SentenceEmbedder.load()).encode(list(texts))
-    names = [f"text-{i:03d}" for i in range(len(texts))]
-    return _translate_conditions(model.to(device).eval(), emb, names, output, samples, batch, seed, device, progress)
+    out = Path(output)
+    paths = [[out / f"text-{i:03d}{sfx}.png" for sfx in _suffixes(samples)] for i in range(len(texts))]
+    return _translate_conditions(model.to(device).eval(), emb, paths, samples, batch, seed, device, progress, size)
 
 
 def translate_audio(model: X2IStudent, inputs: list[str | Path], output: str | Path, samples: int = 1,
                     batch: int = 16, seed: int = 0, device: str | torch.device = "cpu",
-                    progress: bool = True) -> list[Path]:
+                    progress: bool = True, size: int | None = None) -> list[Path]:
     if model.config.condition != "audio":
         raise DataError(f"this model is conditioned on {model.config.condition}, not audio")
-    files = expand_inputs(inputs, "audio")
-    waves = [torch.from_numpy(load_wav(f, model.config.sample_rate)) for f in files]
+    entries = input_entries(inputs, "audio")
+    paths = output_paths(entries, output, inputs, _suffixes(samples))
+    waves = [torch.from_numpy(load_wav(f, model.config.sample_rate)) for f, _ in entries]
     length = min(len(w) for w in waves)
     cond = torch.stack([w[:length] for w in waves])
-    return _translate_conditions(model.to(device).eval(), cond, [f.stem for f in files], output, samples, batch,
-                                 seed, device, progress)
+    return _translate_conditions(model.to(device).eval(), cond, paths, samples, batch, seed, device, progress, size)

@@ -25,8 +25,9 @@ def list_images(folder: str | Path) -> list[Path]:
 
 
 def load_image(path: str | Path) -> np.ndarray:
-    """One image as uint8 HWC RGB (grey repeated, alpha composited), via the project's validating loader."""
-    return data_images.load_image(path, channels=3)
+    """One image as uint8 HWC RGB (grey repeated, alpha composited), via the project's validating loader
+    (which refuses slivers and images under 16 px, as every other command does)."""
+    return data_images.load_square(path, None, channels=3)
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:

@@ -6,7 +6,9 @@ unbiased MMD^2 with the cubic polynomial kernel k(x, y) = (x.y / d + 1)^3:
   MMD^2_u = sum_{i != j} [k(x_i,x_j) + k(y_i,y_j)] / (m (m-1)) - 2 sum_{i,j} k(x_i,y_j) / m^2
 
 KID is the mean over ``num_subsets`` subsets, reported with the standard deviation over subsets.
-Unbiased: it can be slightly negative when the two sets come from one distribution.
+When both sets have exactly m vectors every subset is the whole of both sets, the subsets do not vary
+and the standard deviation is not a spread at all (0 or round-off): it is reported as None, with a
+reason in ``std_note``. Unbiased: it can be slightly negative when the two sets come from one distribution.
 """
 from __future__ import annotations
 
@@ -23,9 +25,10 @@ MAX_SUBSET_SIZE = 1000
 
 class KID(NamedTuple):
     mean: float
-    std: float
+    std: float | None  # None when the subsets cannot differ (see std_note)
     subset_size: int
     num_subsets: int
+    std_note: str = ""
 
 
 def polynomial_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -64,4 +67,8 @@ def kid_from_features(real: torch.Tensor, gen: torch.Tensor, num_subsets: int = 
         y = real[torch.from_numpy(rng.choice(real.shape[0], m, replace=False))]
         values.append(mmd2_unbiased(x, y))
     arr = np.asarray(values)
+    if m == real.shape[0] == gen.shape[0]:
+        note = (f"null: both sets have {m} images, so every subset of {m} is the whole set and the subsets do not "
+                f"vary; pass a smaller subset size (--kid-subset-size < {m}) for a spread")
+        return KID(float(arr.mean()), None, m, num_subsets, note)
     return KID(float(arr.mean()), float(arr.std()), m, num_subsets)

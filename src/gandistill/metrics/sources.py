@@ -103,6 +103,13 @@ class IterableSource(ImageSource):
                 return
 
 
+def list_images_quietly(path: Path) -> list[Path]:
+    """Images under ``path`` (empty list when none), for telling model directories from image folders."""
+    from ..data.images import list_images as find
+
+    return find(path)
+
+
 def is_model_dir(path: str | Path) -> bool:
     path = Path(path)
     return path.is_dir() and all((path / f).is_file() for f in MODEL_FILES)
@@ -151,9 +158,17 @@ def as_source(obj, limit: int | None = None, seed: int = 0, device: str | torch.
     if isinstance(obj, (str, Path)):
         if is_model_dir(obj):
             return model_source(obj, limit, seed, device)
-        if not Path(obj).is_dir():
+        path = Path(obj)
+        if not path.is_dir():
             raise GandistillError(f"{obj}: not found; pass a folder of images or a model directory "
                                   f"(one holding {' and '.join(MODEL_FILES)})")
+        if (path / MODEL_FILES[0]).is_file() and not list_images_quietly(path):
+            raise CheckpointError(f"{obj} is a model directory whose weights ({MODEL_FILES[1]}) are missing; "
+                                  f"restore them (or pass the complete model directory with --num N), or pass a "
+                                  "folder of generated images")
+        if is_model_dir(path / "model") and not list_images_quietly(path):
+            raise GandistillError(f"{obj} is a training run, not a folder of images; pass its model directory "
+                                  f"{path / 'model'} with --num N to sample it, or a folder of generated images")
         return FolderSource(obj, limit)
     if isinstance(obj, torch.Tensor):
         return TensorSource(obj, limit)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.audio import load_wav
-from ..data.images import SUPPORTED_EXTENSIONS, image_header, load_image
+from ..data.images import MAX_ASPECT, MIN_SIDE, SUPPORTED_EXTENSIONS, image_header, load_image
 from ..data.labels import load_label_map
 from ..errors import DataError
 
@@ -29,8 +29,8 @@ class UploadLimits:
 
     max_bytes: int = 10 * 1024 * 1024
     max_pixels: int = 4096 * 4096
-    min_side: int = 16
-    max_aspect: float = 4.0  # centre-cropping a longer strip would throw most of it away
+    min_side: int = MIN_SIDE  # the limits every command applies (data.images.check_image_shape)
+    max_aspect: float = MAX_ASPECT
     max_audio_seconds: float = 30.0
     max_caption_chars: int = 500
 

@@ -12,12 +12,13 @@ from tqdm.auto import tqdm
 _overall: "OverallProgress | None" = None  # set while a multi-stage job (the demo) owns the display
 
 
-def progress_bar(total: int, initial: int = 0, desc: str = "", enabled: bool = True) -> Any:
-    """A tqdm bar; inside :meth:`OverallProgress.stage` a proxy that advances the one overall bar instead."""
+def progress_bar(total: int, initial: int = 0, desc: str = "", enabled: bool = True, unit: str = "step") -> Any:
+    """A tqdm bar counting ``unit`` (training steps, or "img" for images); inside :meth:`OverallProgress.stage`
+    a proxy that advances the one overall bar instead."""
     if _overall is not None and enabled:
         return _overall.child(total, initial)
     return tqdm(total=total, initial=initial, desc=desc, disable=not enabled, dynamic_ncols=True,
-                smoothing=0.1, unit="step")
+                smoothing=0.1, unit=unit)
 
 
 class OverallProgress:
