@@ -1,11 +1,20 @@
 """Teacher speed: training and sampling images/second and peak memory at fixed configs.
 
-    python benchmarks/teacher_speed.py [--quick] [--out results.json]
+    python benchmarks/teacher_speed.py [--quick] [--configs ref_64px_b8,ref_32px_b8] [--repeats 3] [--out results.json]
+    python benchmarks/teacher_speed.py --flops            # 256 px sampling GFLOP/s vs fp32 4096² matmul
+    python benchmarks/teacher_speed.py --profile          # torch.profiler table of one 64 px training step
 
 Each (config, variant) runs in its own subprocess so peak RSS is per measurement. Variants are
-measured side by side in one run (this machine is noisy): eager NCHW vs channels-last. Training
-speed is read from the training loop's own per-step timings (warm-up steps discarded), so it is
-the real engine, augmentation and regularisation included.
+measured side by side (eager NCHW vs channels-last), alternating in blocks, and the median of the
+repeats is reported (this machine is shared and noisy). Training speed is read from the training
+loop's own per-step timings (warm-up steps discarded, lazy R1/path-length steps included), so it is
+the real engine.
+
+The ``ref_*`` configs are the reference configuration of the speed issue: z = w = 512, 8 mapping
+layers, 64 channels at every resolution, lazy R1 γ = 10, path length weight 2, style mixing 0.9, no
+augmentation — so their figures compare directly with NVlabs stylegan2-ada-pytorch on this machine
+(REFERENCE below: train 64 px b8 9.66 img/s, train 32 px b8 26.1, sample 64 px b8 79.4, sample
+256 px b4 0.91).
 """
 from __future__ import annotations
 
@@ -18,12 +27,32 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 
+_REF = dict(z_dim=512, w_dim=512, mapping_layers=8, channel_base=16384, channel_max=64)
+_REF_TRAIN = dict(r1_gamma=10.0, pl_weight=2.0, style_mixing=0.9, augment="none")
 CONFIGS = {
+    "ref_32px_b8": dict(resolution=32, **_REF, batch=8, train=True, train_opts=_REF_TRAIN),
+    "ref_64px_b8": dict(resolution=64, **_REF, batch=8, train=True, train_opts=_REF_TRAIN),
     "32px_64ch_b8": dict(resolution=32, channel_base=2048, channel_max=64, z_dim=64, w_dim=64, mapping_layers=4, batch=8, train=True),
     "64px_64ch_b8": dict(resolution=64, channel_base=4096, channel_max=64, z_dim=64, w_dim=64, mapping_layers=4, batch=8, train=True),
     "256px_default_b4": dict(resolution=256, channel_base=16384, channel_max=512, z_dim=512, w_dim=512, mapping_layers=8, batch=4, train=False),
 }
+# NVlabs stylegan2-ada-pytorch on this machine (images/s), as given in the speed issue
+REFERENCE = {("ref_64px_b8", "train"): 9.66, ("ref_32px_b8", "train"): 26.1, ("ref_64px_b8", "sample"): 79.4,
+             ("256px_default_b4", "sample"): 0.91}
+
+
+def _split(name: str):
+    c = dict(CONFIGS[name])
+    batch, opts = c.pop("batch"), c.pop("train_opts", {})
+    c.pop("train")
+    return c, batch, opts
+
+
+def _clock():
+    """time.perf_counter, or this thread's CPU time with --clock cpu (1 thread: ignores waiting for a loaded CPU)."""
+    return time.thread_time if os.environ.get("TEACHER_SPEED_CLOCK") == "cpu" else time.perf_counter
 
 
 def _worker(name: str, variant: str, what: str, steps: int) -> dict:
@@ -31,22 +60,23 @@ def _worker(name: str, variant: str, what: str, steps: int) -> dict:
 
     from gandistill.teacher import Generator, StyleGAN2Config
 
-    c = dict(CONFIGS[name])
-    batch, _ = c.pop("batch"), c.pop("train")
+    c, batch, opts = _split(name)
     mcfg = StyleGAN2Config(**c)
     torch.manual_seed(0)
     if what == "sample":
-        G = Generator(mcfg).eval()
-        if variant == "channels_last":
-            G = G.to(memory_format=torch.channels_last)
+        from gandistill.utils.inference import prepare_for_inference
+
+        # the inference path users get (eval, channels-last unless the variant is eager, inference_mode)
+        G = prepare_for_inference(Generator(mcfg), channels_last=variant == "channels_last")
         z = torch.randn(batch, mcfg.z_dim)
-        with torch.no_grad():
+        with torch.inference_mode():
             for _ in range(2):
                 G(z, noise_mode="const")
-            t = time.perf_counter()
+            clock = _clock()
+            t = clock()
             for _ in range(steps):
                 G(z, noise_mode="const")
-            dt = time.perf_counter() - t
+            dt = clock() - t
         ips = batch * steps / dt
     else:
         import gandistill.teacher.train as T
@@ -55,18 +85,101 @@ def _worker(name: str, variant: str, what: str, steps: int) -> dict:
 
         images = (torch.rand(256, 3, mcfg.resolution, mcfg.resolution) * 255).to(torch.uint8)
         T.load_training_images = lambda *a, **k: images  # synthetic data: we time the engine, not decoding
+        T.time = types.SimpleNamespace(perf_counter=_clock())  # the loop's per-step timer
         with tempfile.TemporaryDirectory() as tmp:
             cfg = TeacherTrainConfig(out=tmp, steps=steps + 3, batch=batch, log_every=1, grid_every=0,
-                                     snap_every=10 ** 9, progress=False, channels_last=variant == "channels_last",
-                                     model=mcfg)
+                                     snap_every=10 ** 9, progress=False, channels_last=variant != "eager",
+                                     compile=variant == "compiled", model=mcfg, **opts)
             T.train_teacher(cfg)
-            rows = read_scalars(tmp)[3:]
+            all_rows = read_scalars(tmp)
+            rows = all_rows[3:]
         # Lazy R1 every 16 steps is part of the real cost: average over whole steps.
         dt = sum(r["time/sec_per_step"] for r in rows)
         ips = batch * len(rows) / dt
+        # warm-up (first 3 steps; with --compile this is the compilation) beyond 3 steady steps
+        warmup = sum(r["time/sec_per_step"] for r in all_rows[:3]) - 3 * dt / len(rows)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"config": name, "variant": variant, "what": what, "images_per_sec": round(ips, 2),
+    extra = {"warmup_extra_sec": round(warmup, 2)} if what == "train" else {}
+    return {"config": name, "variant": variant, "what": what, "images_per_sec": round(ips, 2), **extra,
             "peak_rss_mb": round(peak_mb, 1), "threads": torch.get_num_threads()}
+
+
+def _flops(name: str, reps: int) -> dict:
+    """Sampling GFLOP/s (FLOPs counted by torch's FlopCounterMode on one forward) beside the same process's
+    fp32 4096² matmul GFLOP/s: how close the generator runs to what this machine's BLAS reaches."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from gandistill.teacher import Generator, StyleGAN2Config
+    from gandistill.utils.inference import prepare_for_inference
+
+    c, batch, _ = _split(name)
+    torch.manual_seed(0)
+    G = prepare_for_inference(Generator(StyleGAN2Config(**c)))
+    z = torch.randn(batch, G.z_dim)
+    size = int(os.environ.get("TEACHER_SPEED_MATMUL", 4096))
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    counter = FlopCounterMode(display=False)
+    with counter:  # grad mode (its module tracker fails under inference_mode and no_grad); forward only
+        G(z, noise_mode="const")
+    flops = counter.get_total_flops()
+    with torch.inference_mode():
+        G(z, noise_mode="const")  # warm-up
+        a @ b
+        t_g, t_m = [], []
+        clock = _clock()
+        for _ in range(reps):  # alternate so that load changes hit both alike
+            t = clock()
+            G(z, noise_mode="const")
+            t_g.append(clock() - t)
+            t = clock()
+            a @ b
+            t_m.append(clock() - t)
+    med = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
+    g_gflops, m_gflops = flops / med(t_g) / 1e9, 2 * size ** 3 / med(t_m) / 1e9
+    return {"config": name, "what": "sample_flops", "batch": batch, "gflop_per_batch": round(flops / 1e9, 2),
+            "images_per_sec": round(batch / med(t_g), 3), "sample_gflops": round(g_gflops, 1),
+            "matmul_fp32_size": size, "matmul_fp32_gflops": round(m_gflops, 1), "fraction_of_matmul": round(g_gflops / m_gflops, 3),
+            "threads": torch.get_num_threads(), "repeats": reps}
+
+
+def _profile(name: str, steps: int, rows: int) -> str:
+    """torch.profiler table (self CPU time) of ``steps`` training steps after warm-up, R1 and PL included."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    import gandistill.teacher.train as T
+    from gandistill.teacher import StyleGAN2Config
+    from gandistill.teacher.train_config import TeacherTrainConfig
+
+    c, batch, opts = _split(name)
+    mcfg = StyleGAN2Config(**c)
+    images = (torch.rand(64, 3, mcfg.resolution, mcfg.resolution) * 255).to(torch.uint8)
+    T.load_training_images = lambda *a, **k: images
+    prof = profile(activities=[ProfilerActivity.CPU])
+    step = {"n": 0}
+    real_check = T._check_finite
+
+    def hook(name_: str, value, step_: int, out) -> None:  # called twice per step: start profiling after warm-up
+        real_check(name_, value, step_, out)
+        if name_ == "discriminator loss":
+            step["n"] += 1
+            if step["n"] == 2:
+                prof.__enter__()
+    T._check_finite = hook
+    with tempfile.TemporaryDirectory() as tmp:
+        T.train_teacher(TeacherTrainConfig(out=tmp, steps=2 + steps, batch=batch, grid_every=0, snap_every=10 ** 9,
+                                           progress=False, model=mcfg, r1_interval=steps, pl_interval=steps, **opts))
+    prof.__exit__(None, None, None)
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows)
+
+
+def _run_worker(args: list[str]) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--worker", *args], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    if proc.returncode != 0:
+        return {"config": args[0], "variant": args[1], "what": args[2], "error": proc.stderr[-500:]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -74,28 +187,63 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer steps (smoke check)")
     ap.add_argument("--out", default=None, help="also write the JSON here")
     ap.add_argument("--worker", nargs=4, metavar=("CONFIG", "VARIANT", "WHAT", "STEPS"), help=argparse.SUPPRESS)
-    ap.add_argument("--variants", default="eager,channels_last")
+    ap.add_argument("--variants", default="eager,channels_last",
+                    help="eager (NCHW), channels_last (the default), compiled (channels-last + --compile)")
+    ap.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated subset of " + ", ".join(CONFIGS))
+    ap.add_argument("--what", default="train,sample", help="train, sample or both")
+    ap.add_argument("--repeats", type=int, default=1, help="alternating repeats per variant (median reported)")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="cpu: one thread, timed by its CPU time (for a loaded machine: waiting does not count)")
+    ap.add_argument("--flops", action="store_true", help="256 px sampling GFLOP/s vs fp32 4096² matmul GFLOP/s")
+    ap.add_argument("--profile", action="store_true", help="profile training steps of ref_64px_b8 and print the table")
     args = ap.parse_args()
+    if args.clock == "cpu":  # inherited by the worker processes
+        os.environ.update(TEACHER_SPEED_CLOCK="cpu", OMP_NUM_THREADS="1")
+        import torch
+
+        torch.set_num_threads(1)
     if args.worker:
         name, variant, what, steps = args.worker
         print(json.dumps(_worker(name, variant, what, int(steps))))
         return
-    results = []
-    for name, c in CONFIGS.items():
-        for what in (["train", "sample"] if c["train"] else ["sample"]):
-            steps = (3 if args.quick else 12) if what == "train" else (2 if args.quick else 8)
-            for variant in args.variants.split(","):
-                proc = subprocess.run([sys.executable, __file__, "--worker", name, variant, what, str(steps)],
-                                      capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
-                if proc.returncode != 0:
-                    results.append({"config": name, "variant": variant, "what": what, "error": proc.stderr[-500:]})
-                else:
-                    results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-                print(json.dumps(results[-1]), file=sys.stderr)
+    if args.profile:
+        print(_profile("ref_64px_b8", 2 if args.quick else 4, 40))
+        return
     import torch
 
+    if args.flops:
+        print(json.dumps(_flops("256px_default_b4", 3 if args.quick else 5), indent=2))
+        return
+    results = []
+    for name in args.configs.split(","):
+        c = CONFIGS[name]
+        for what in args.what.split(","):
+            if what == "train" and not c["train"]:
+                continue
+            # train: 3 warm-up steps then a full lazy-regularisation cycle (16 steps: R1 once, PL 4×)
+            steps = (4 if args.quick else 16) if what == "train" else (2 if args.quick else 8)
+            runs: dict[str, list[dict]] = {v: [] for v in args.variants.split(",")}
+            for _ in range(args.repeats):  # ABAB…: drifting machine load hits every variant alike
+                for variant in runs:
+                    runs[variant].append(_run_worker([name, variant, what, str(steps)]))
+                    print(json.dumps(runs[variant][-1]), file=sys.stderr)
+            for variant, rs in runs.items():
+                ok = [r for r in rs if "error" not in r]
+                if not ok:
+                    results.append(rs[-1])
+                    continue
+                ok.sort(key=lambda r: r["images_per_sec"])
+                row = dict(ok[len(ok) // 2])
+                row["images_per_sec_runs"] = [r["images_per_sec"] for r in rs if "error" not in r]
+                ref = REFERENCE.get((name, what))
+                if ref is not None:
+                    row["nvlabs_images_per_sec"] = ref
+                    row["ratio_to_nvlabs"] = round(row["images_per_sec"] / ref, 2)
+                results.append(row)
+
     report = {"benchmark": "teacher_speed", "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
-              "cpus": os.cpu_count(), "results": results}
+              "cpus": os.cpu_count(), "repeats": args.repeats,
+              "clock": "CPU time of the one compute thread" if args.clock == "cpu" else "wall", "results": results}
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:

@@ -13,6 +13,7 @@ from gandistill.kdit.config import I2IConfig, X2IConfig
 from gandistill.kdit.i2i import I2IStudent
 from gandistill.kdit.modality import AudioEncoder
 from gandistill.kdit.x2i import X2IStudent
+from gandistill.utils.inference import prepare_for_inference
 
 
 def _img(n=2, seed=0):
@@ -78,7 +79,8 @@ def triplets(teacher):  # function scope: built under the same thread count as t
 
 
 def test_i2i_at_step0_is_the_teacher_given_the_true_latents(teacher, triplets):
-    s = I2IStudent.from_teacher(teacher).eval()
+    # the sampler prepared the teacher for inference (channels-last): the student runs the same way
+    s = prepare_for_inference(I2IStudent.from_teacher(teacher))
     t = triplets
     with torch.no_grad():
         y_hat = s(t.x1, t.x2, t.k, ws_content=t.w1, ws_ref=t.w2)
@@ -92,7 +94,7 @@ def test_i2i_at_step0_is_the_teacher_given_the_true_latents(teacher, triplets):
 
 
 def test_x2i_at_step0_renders_w_avg(teacher, triplets):
-    s = X2IStudent.from_teacher(teacher).eval()
+    s = prepare_for_inference(X2IStudent.from_teacher(teacher))
     w_avg = teacher.G.mapping.w_avg.expand(4, teacher.G.num_ws, -1).contiguous()
     with torch.no_grad():
         assert torch.equal(s(triplets.y), teacher.G.synthesis(w_avg, noise_mode="const"))

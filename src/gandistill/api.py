@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from .errors import CheckpointError, DataError
+from .utils.inference import inference, prepare_for_inference
 
 PathLike = str | Path
 #: one path/folder, several, or images already in memory
@@ -159,7 +160,7 @@ def _to_uint8(img: torch.Tensor) -> torch.Tensor:
 
 # ----------------------------------------------------------------------------------------------- teacher
 
-@torch.no_grad()
+@inference
 def sample(teacher_dir: PathLike, seeds: int | str | Sequence[int], psi: float = 1.0, noise_mode: str = "const",
            device: str | torch.device = "cpu", batch: int = 16) -> torch.Tensor:
     """Images of a teacher (or an adapted teacher) for the given seeds, as ``gandistill teacher sample``.
@@ -178,7 +179,7 @@ def sample(teacher_dir: PathLike, seeds: int | str | Sequence[int], psi: float =
 
     _model_class(teacher_dir, ("Teacher", "Generator"), "gandistill.sample", "a teacher")
     seed_list = parse_seeds(seeds) if isinstance(seeds, str) else [seeds] if isinstance(seeds, int) else list(seeds)
-    G = Generator.from_pretrained(teacher_dir).to(device).eval()
+    G = prepare_for_inference(Generator.from_pretrained(teacher_dir), device)
     return _to_uint8(sample_seeds(G, seed_list, psi=psi, noise_mode=noise_mode, batch=batch))
 
 
@@ -203,7 +204,7 @@ class KDITStudent:
 
     def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu"):
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+        self.model = prepare_for_inference(model, self.device)
 
     @classmethod
     def from_pretrained(cls, directory: PathLike, device: str | torch.device = "cpu") -> KDITStudent:
@@ -252,7 +253,7 @@ class KDITStudent:
             return x if x.ndim == 4 else x[None]  # one-hot maps
         return (x[None] if x.ndim == 2 else x).long()
 
-    @torch.no_grad()
+    @inference
     def translate(self, inputs: ImageInput, reference: ImageInput | None = None, k: int | None = None,
                   seed: int = 0, batch: int = 16, size: int | str | None = None) -> torch.Tensor:
         """Translate images (or label maps for a seg student) → uint8 ``[N, 3, R, R]``.
@@ -306,7 +307,7 @@ class KDITStudent:
             outs.append(m(xb, ref[s:s + batch] if ref is not None else None, k=k, z_ref=z))
         return _sized(_to_uint8(torch.cat(outs)), size, inputs, labels=self.modality == "seg")
 
-    @torch.no_grad()
+    @inference
     def _generate(self, cond: torch.Tensor, seed: int, batch: int) -> torch.Tensor:
         gen = torch.Generator().manual_seed(seed)
         outs = []
@@ -384,7 +385,7 @@ class GPDStudent:
 
     def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu"):
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+        self.model = prepare_for_inference(model, self.device)
 
     @classmethod
     def from_pretrained(cls, directory: PathLike, device: str | torch.device = "cpu") -> GPDStudent:
@@ -401,7 +402,7 @@ class GPDStudent:
         """The training resolution (files are resized to it)."""
         return self.model.config.resolution
 
-    @torch.no_grad()
+    @inference
     def __call__(self, images: ImageInput, batch: int = 16, size: int | str | None = None) -> torch.Tensor:
         """Translate images → uint8 ``[N, C_out, R, R]``; ``size``: output side, or ``"input"`` for each
         input's own size (a list of tensors when those differ)."""

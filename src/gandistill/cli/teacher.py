@@ -100,9 +100,10 @@ def _sample(args: argparse.Namespace) -> int:
     from ..teacher.sample import parse_seeds, sample_seeds, style_mix_grid
     from ..utils.dist import resolve_device
     from ..utils.images import make_grid, save_grid, save_image, to_uint8
+    from ..utils.inference import prepare_for_inference
 
     device = resolve_device(args.device)
-    G = Generator.from_pretrained(args.model).to(device).eval()
+    G = prepare_for_inference(Generator.from_pretrained(args.model), device)
     seeds = parse_seeds(args.seeds)
     imgs = sample_seeds(G, seeds, psi=args.psi, noise_mode=args.noise_mode)
     args.out.mkdir(parents=True, exist_ok=True)

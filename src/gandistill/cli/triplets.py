@@ -48,9 +48,10 @@ def _run(args: argparse.Namespace) -> int:
     from ..teacher import Generator
     from ..utils.dist import resolve_device
     from ..utils.images import make_grid, save_grid, save_image
+    from ..utils.inference import prepare_for_inference
 
     device = resolve_device(args.device)
-    G = Generator.from_pretrained(args.teacher).to(device).eval()
+    G = prepare_for_inference(Generator.from_pretrained(args.teacher), device)
     try:
         if args.k is not None:
             check_k_range((args.k, args.k), G.num_ws)

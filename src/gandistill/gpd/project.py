@@ -18,6 +18,7 @@ from typing import Callable
 import torch
 
 from ..errors import GandistillError
+from ..utils.inference import prepare_for_inference
 from ..utils.logging import progress_bar
 from .common import NOISE_MODE, w_stats
 from .config import ProjectConfig
@@ -86,7 +87,11 @@ def project(G, images: torch.Tensor, cfg: ProjectConfig | None = None, D=None,
     w_avg, w_std = w_stats(G)
     gen = torch.Generator().manual_seed(cfg.seed)
     was_training = G.training
-    G.eval()
+    d_training = D.training if D is not None else False
+    # frozen networks, only w is optimised: eval + channels-last (the layout stays; modes are restored)
+    prepare_for_inference(G)
+    if D is not None:
+        prepare_for_inference(D)
     req = [p.requires_grad for p in G.parameters()]
     G.requires_grad_(False)
     chunks = list(images.split(cfg.batch))
@@ -120,8 +125,10 @@ def project(G, images: torch.Tensor, cfg: ProjectConfig | None = None, D=None,
     for p, r in zip(G.parameters(), req):
         p.requires_grad_(r)
     G.train(was_training)
+    if D is not None:
+        D.train(d_training)
     ws = torch.cat(out)
-    with torch.no_grad():
+    with torch.inference_mode():
         recon = torch.cat([G.synthesis(c, noise_mode=NOISE_MODE) for c in ws.split(cfg.batch)])
         quality = projection_quality(recon, images.to(dev), distance, name)
     if quality["mean_psnr"] < 15:

@@ -18,6 +18,7 @@ from ..data.inputs import (input_entries, load_image_batch, output_paths, output
 from ..errors import DataError, GandistillError
 from ..utils.dist import resolve_device
 from ..utils.images import to_uint8
+from ..utils.inference import inference, prepare_for_inference
 from ..utils.logging import progress_bar
 from .common import NOISE_MODE
 from .config import ProjectConfig
@@ -27,7 +28,7 @@ from .project import project
 ONNX_MODULES = ("onnx", "onnxscript", "onnx_ir")  # torch.onnx.export (dynamo exporter) imports all three
 
 
-@torch.no_grad()
+@inference
 def translate_gpd(model_dir: str | Path, inputs, output: str | Path, batch_size: int = 16,
                   device: str = "auto", progress: bool = True, resolution: int | None = None,
                   size: int | str | None = None) -> list[Path]:
@@ -39,7 +40,7 @@ def translate_gpd(model_dir: str | Path, inputs, output: str | Path, batch_size:
     pixels, or at each input's own size (``size="input"``).
     """
     dev = resolve_device(device)
-    S = load_translator(model_dir).to(dev).eval()
+    S = prepare_for_inference(load_translator(model_dir), dev)
     res = resolution or S.config.resolution
     if res % S.multiple:
         raise GandistillError(f"resolution {res} must be divisible by {S.multiple} for this student")
@@ -62,11 +63,20 @@ def translate_gpd(model_dir: str | Path, inputs, output: str | Path, batch_size:
 
 def teacher_route(G_T, G_target, images: torch.Tensor, cfg: ProjectConfig | None = None, D_T=None,
                   progress: bool = False) -> tuple[torch.Tensor, dict]:
-    """Translate by optimisation: project ``images`` into G_T's W+, render the latents with G_target."""
+    """Translate by optimisation: project ``images`` into G_T's W+, render the latents with G_target.
+
+    The networks are prepared for inference (eval, channels-last) in place; projection optimises only w.
+    """
+    for net in (G_T, G_target, D_T):
+        if net is not None:
+            prepare_for_inference(net)
     ws, quality = project(G_T, images, cfg, D=D_T, progress=progress)
-    with torch.no_grad():
-        out = torch.cat([G_target.synthesis(w, noise_mode=NOISE_MODE) for w in ws.split(32)])
-    return out, quality
+    return _render(G_target, ws), quality
+
+
+@inference
+def _render(G, ws: torch.Tensor) -> torch.Tensor:
+    return torch.cat([G.synthesis(w, noise_mode=NOISE_MODE) for w in ws.split(32)])
 
 
 def export_student(model_dir: str | Path, fmt: str = "torchscript", out: str | Path | None = None,

@@ -24,6 +24,7 @@ from ..data.labels import load_label_map
 from ..errors import DataError, GandistillWarning
 from ..io.pretrained import read_model_config
 from ..utils.images import to_uint8
+from ..utils.inference import inference, prepare_for_inference
 from ..utils.logging import progress_bar
 from .i2i import I2IStudent
 from .x2i import X2IStudent
@@ -40,7 +41,7 @@ def warn_untrained_appearance(model: I2IStudent) -> None:
                       GandistillWarning, stacklevel=3)
 
 
-@torch.no_grad()
+@inference
 def translate_images(model: I2IStudent, inputs: list[str | Path], output: str | Path,
                      reference: str | Path | None = None, k: int | None = None, batch: int = 16, seed: int = 0,
                      device: str | torch.device = "cpu", progress: bool = True,
@@ -48,7 +49,7 @@ def translate_images(model: I2IStudent, inputs: list[str | Path], output: str | 
     """I2I student over image (or label-map) files; appearance from ``reference`` (one image, or a folder
     with one image per input, matched by name) or seeded noise. ``size``: output side in pixels, or
     ``"input"`` for each input's own size (default: the model's resolution)."""
-    model = model.to(device).eval()
+    model = prepare_for_inference(model, device)
     entries = input_entries(inputs)
     files = [f for f, _ in entries]
     paths = [p[0] for p in output_paths(entries, output, inputs)]
@@ -84,7 +85,7 @@ def translate_images(model: I2IStudent, inputs: list[str | Path], output: str | 
     return written
 
 
-@torch.no_grad()
+@inference
 def _translate_conditions(model: X2IStudent, cond: torch.Tensor, paths: list[list[Path]], samples: int, batch: int,
                           seed: int, device, progress: bool, size: int | None = None) -> list[Path]:
     gen = torch.Generator().manual_seed(seed)
@@ -117,7 +118,7 @@ def translate_texts(model: X2IStudent, texts: list[str], output: str | Path, sam
     emb = (embedder or SentenceEmbedder.load()).encode(list(texts))
     out = Path(output)
     paths = [[out / f"text-{i:03d}{sfx}.png" for sfx in _suffixes(samples)] for i in range(len(texts))]
-    return _translate_conditions(model.to(device).eval(), emb, paths, samples, batch, seed, device, progress, size)
+    return _translate_conditions(prepare_for_inference(model, device), emb, paths, samples, batch, seed, device, progress, size)
 
 
 def translate_audio(model: X2IStudent, inputs: list[str | Path], output: str | Path, samples: int = 1,
@@ -130,4 +131,4 @@ def translate_audio(model: X2IStudent, inputs: list[str | Path], output: str | P
     waves = [torch.from_numpy(load_wav(f, model.config.sample_rate)) for f, _ in entries]
     length = min(len(w) for w in waves)
     cond = torch.stack([w[:length] for w in waves])
-    return _translate_conditions(model.to(device).eval(), cond, paths, samples, batch, seed, device, progress, size)
+    return _translate_conditions(prepare_for_inference(model, device), cond, paths, samples, batch, seed, device, progress, size)

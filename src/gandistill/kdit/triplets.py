@@ -12,9 +12,10 @@ row 2b+1 is the toRGB style of block b *and* the conv0 style of block b+1. So fo
   reads row k from w2: only its toRGB is re-run;
 - the remaining blocks run on the mixed ws.
 
-x1 and x2 run together as one batch of 2N; y resumes from x1's saved per-block state, one
-sub-batch per distinct ``k // 2`` (samples with per-sample k are grouped by block boundary and
-scattered back into place). ``share_prefix=False`` computes y from scratch (same pixels; used
+x1 and x2 run together as one batch of 2N; y resumes from x1's saved per-block state: each
+sample joins the running y batch at its first block above k, so every block runs once, on all the
+samples that need it (the MAC floor, with the expensive top blocks at full batch); results are
+scattered back into place. ``share_prefix=False`` computes y from scratch (same pixels; used
 by tests and the speed benchmark).
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ import torch
 
 from ..teacher.generator import Generator
 from ..teacher.layers import NoiseMode
+from ..utils.inference import inference, prepare_for_inference
 
 
 @dataclass
@@ -70,7 +72,7 @@ def mix_ws(w1: torch.Tensor, w2: torch.Tensor, k: torch.Tensor | int) -> torch.T
     return torch.where(take1, w1, w2)
 
 
-@torch.no_grad()
+@inference
 def synthesize_triplets(G: Generator, w1: torch.Tensor, w2: torch.Tensor, k: torch.Tensor,
                         noise_mode: NoiseMode = "const", share_prefix: bool = True,
                         return_features: bool = False, render_x2: bool = True) -> Triplets:
@@ -102,29 +104,38 @@ def synthesize_triplets(G: Generator, w1: torch.Tensor, w2: torch.Tensor, k: tor
         feats12.append(feats[0])
     x1, x2 = img[:n], (img[n:] if render_x2 else None)
 
+    # y: each sample joins at block j (its first block reading a w2 row), from x1's state there.
+    # Block by block, the joiners' states are appended to the running batch, so every block runs
+    # once on all samples that need it: the MAC floor, with the expensive top blocks at full batch.
     y = torch.empty_like(x1)
     feats_y = [torch.empty_like(f[:n]) for f in feats12] if return_features else None
-    for kk in torch.unique(k).tolist():  # one sub-batch per crossover
+    joins: dict[int, list[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]]] = {}
+    for kk in torch.unique(k).tolist():
         idx = (k == kk).nonzero().squeeze(1)
         s = kk // 2  # blocks fully below k: features and partial image are x1's
-        if feats_y is not None:
-            for b in range(min(s + kk % 2, num_blocks)):
-                feats_y[b][idx] = feats12[b][idx]
-        if s >= num_blocks:  # k = num_ws: y is x1
-            y[idx] = x1[idx]
-            continue
-        ws_g = ws_y[idx]
         x_g = xs[s - 1][idx] if s > 0 else None
         img_g = imgs[s - 1][idx] if s > 0 else None
-        if kk % 2 == 1:  # block s: convs read rows 2s-1, 2s < k (x1's); toRGB reads row k = 2s+1 (w2)
+        if kk % 2 == 1 and s < num_blocks:  # block s: convs read rows 2s-1, 2s < k (x1's); toRGB row k (w2)
             x_g = xs[s][idx]
-            img_g = syn.blocks[s].torgb(x_g, ws_g[:, 2 * s + 1], img_g)
+            img_g = syn.blocks[s].torgb(x_g, ws_y[idx, 2 * s + 1], img_g)
             s += 1
-        img_g, f_out, _ = syn.run_blocks(ws_g, s, None, x_g, img_g, noise_mode)
-        y[idx] = img_g
         if feats_y is not None:
-            for j, f in enumerate(f_out):
-                feats_y[s + j][idx] = f
+            for b in range(min(s, num_blocks)):
+                feats_y[b][idx] = feats12[b][idx]
+        joins.setdefault(s, []).append((idx, x_g, img_g))
+    idx_a = x_a = img_a = None
+    for b in range(min(joins), num_blocks + 1):
+        for idx, x_g, img_g in joins.get(b, []):
+            if idx_a is None:
+                idx_a, x_a, img_a = idx, x_g, img_g
+            else:
+                idx_a, x_a, img_a = torch.cat([idx_a, idx]), torch.cat([x_a, x_g]), torch.cat([img_a, img_g])
+        if b == num_blocks:
+            break
+        x_a, img_a = syn.blocks[b](x_a, img_a, ws_y[idx_a], noise_mode)
+        if feats_y is not None:
+            feats_y[b][idx_a] = x_a
+    y[idx_a] = img_a
     return Triplets(x1, x2, y, k, w1, w2, feats_y, [f[:n] for f in feats12] if return_features else None)
 
 
@@ -141,7 +152,7 @@ class TripletSampler:
                  batch: int = 8, noise_mode: NoiseMode = "const", share_prefix: bool = True,
                  return_features: bool = False, device: str | torch.device | None = None,
                  render_x2: bool = True):
-        self.G = G
+        self.G = prepare_for_inference(G)  # a frozen teacher: eval + channels-last (in place)
         self.num_ws = G.num_ws
         self.k_range = check_k_range(k_range if k_range is not None else default_k_range(self.num_ws), self.num_ws)
         if batch < 1:
@@ -158,7 +169,7 @@ class TripletSampler:
     def __next__(self) -> Triplets:
         return self.sample(self.batch)
 
-    @torch.no_grad()
+    @inference
     def sample(self, n: int, k: int | None = None) -> Triplets:
         z = torch.randn(2, n, self.G.z_dim, generator=self.rng).to(self.device)
         lo, hi = self.k_range

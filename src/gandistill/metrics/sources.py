@@ -11,6 +11,7 @@ from typing import Callable, Iterable, Iterator
 import torch
 
 from ..errors import CheckpointError, GandistillError
+from ..utils.inference import inference, prepare_for_inference
 from .images import iter_folder_batches, list_images, quantize
 
 MODEL_FILES = ("config.json", "model.safetensors")
@@ -125,7 +126,7 @@ def model_source(model_dir: str | Path, limit: int | None, seed: int = 0,
                               f"is not available in this install ({exc}); sample images to a folder and evaluate that") from exc
     try:
         with torch.random.fork_rng(devices=[]):  # building the module draws init weights from the global RNG
-            G = Generator.from_pretrained(model_dir).to(device).eval()
+            G = prepare_for_inference(Generator.from_pretrained(model_dir), device)
     except GandistillError:
         raise
     except Exception as exc:  # anything else from a foreign or damaged directory: report it as a checkpoint problem
@@ -136,6 +137,7 @@ def model_source(model_dir: str | Path, limit: int | None, seed: int = 0,
     device = torch.device(device)
     fork = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
 
+    @inference
     def sample(n: int) -> torch.Tensor:
         nonlocal pending, calls
         while pending.shape[0] < n:  # latents drawn in fixed chunks: they do not depend on the batch size

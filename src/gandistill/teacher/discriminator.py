@@ -20,9 +20,11 @@ class DiscriminatorBlock(nn.Module):
         self.conv1 = EqualConv2d(in_channels, out_channels, 3, down=True, blur_kernel=blur_kernel)
         self.skip = EqualConv2d(in_channels, out_channels, 1, bias=False, activate=False, down=True,
                                 blur_kernel=blur_kernel)
+        # the residual's 1/√2 is folded into both branches' weights (one elementwise pass fewer)
+        self.conv1.out_gain = self.skip.out_gain = 1 / math.sqrt(2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (self.conv1(self.conv0(x)) + self.skip(x)) * (1 / math.sqrt(2))
+        return self.conv1(self.conv0(x)) + self.skip(x)
 
 
 def minibatch_stddev(x: torch.Tensor, group_size: int) -> torch.Tensor:

@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .ops import bias_act, fir_filter, make_fir_kernel, upsample2x
+from .ops import SQRT2, fir_filter, make_fir_kernel, upsample2x
 
 NoiseMode = Literal["random", "const", "none"]
 
@@ -26,14 +26,19 @@ class EqualLinear(nn.Module):
         self.activate = activate
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        bias = self.bias * self.lr_mul if self.bias is not None else None
-        if self.activate:
-            return bias_act(F.linear(x, self.weight * self.scale), bias)
-        return F.linear(x, self.weight * self.scale, bias)
+        gain = SQRT2 if self.activate else 1.0  # lrelu gain folded into weight and bias
+        bias = self.bias * (self.lr_mul * gain) if self.bias is not None else None
+        x = F.linear(x, self.weight * (self.scale * gain), bias)
+        return F.leaky_relu(x, 0.2) if self.activate else x
 
 
 class EqualConv2d(nn.Module):
-    """Conv layer with equalized lr; optional FIR blur + stride-2 downsampling and fused bias+lrelu."""
+    """Conv layer with equalized lr; optional FIR blur + stride-2 downsampling and fused bias+lrelu.
+
+    ``out_gain`` scales the output (the discriminator's residual 1/√2). The lrelu gain √2 and
+    ``out_gain`` are folded into the weight and bias (leaky ReLU is positively homogeneous) and the
+    bias is added inside the conv, so the activation is one elementwise pass instead of three.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True,
                  activate: bool = True, down: bool = False, blur_kernel: tuple[int, ...] = (1, 3, 3, 1)):
@@ -42,6 +47,7 @@ class EqualConv2d(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.scale = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
         self.activate = activate
+        self.out_gain = 1.0
         self.down = down
         self.padding = 0 if down else kernel_size // 2
         if down:
@@ -52,12 +58,10 @@ class EqualConv2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.down:
             x = fir_filter(x, self.blur, self.blur_pad)
-        x = F.conv2d(x, self.weight * self.scale, stride=2 if self.down else 1, padding=self.padding)
-        if self.activate:
-            return bias_act(x, self.bias)
-        if self.bias is not None:
-            x = x + self.bias.view(1, -1, 1, 1)
-        return x
+        gain = self.out_gain * (SQRT2 if self.activate else 1.0)
+        bias = self.bias * gain if self.bias is not None else None
+        x = F.conv2d(x, self.weight * (self.scale * gain), bias, stride=2 if self.down else 1, padding=self.padding)
+        return F.leaky_relu(x, 0.2) if self.activate else x
 
 
 class ModulatedConv2d(nn.Module):
@@ -80,19 +84,27 @@ class ModulatedConv2d(nn.Module):
             # Gain 4 compensates for the zeros inserted by the stride-2 transposed conv.
             self.register_buffer("blur", make_fir_kernel(blur_kernel, gain=4.0), persistent=False)
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, w: torch.Tensor, add: torch.Tensor | None = None,
+                gain: float = 1.0) -> torch.Tensor:
+        """conv(x · s) · d · gain + add (``add`` broadcast: noise and bias, fused into one pass)."""
         s = self.affine(w)
         weight = self.weight * self.scale
         x = x * s.view(s.shape[0], -1, 1, 1).to(x.dtype)
         if self.up:
             x = F.conv_transpose2d(x, weight.transpose(0, 1), stride=2)
             x = fir_filter(x, self.blur, (1, 1))
+        elif not self.demodulate and add is not None and add.shape[0] == 1 and add[0].numel() == add.shape[1]:
+            # a per-channel add (toRGB bias) goes into the conv itself
+            return F.conv2d(x, weight * gain, add.reshape(-1).to(x.dtype), padding=self.padding)
         else:
-            x = F.conv2d(x, weight, padding=self.padding)
+            x = F.conv2d(x, weight * gain if not self.demodulate else weight, padding=self.padding)
         if self.demodulate:
-            d = torch.rsqrt(s.square() @ weight.square().sum(dim=(2, 3)).t() + 1e-8)
-            x = x * d.view(d.shape[0], -1, 1, 1).to(x.dtype)
-        return x
+            d = torch.rsqrt(s.square() @ weight.square().sum(dim=(2, 3)).t() + 1e-8) * gain
+            d = d.view(d.shape[0], -1, 1, 1).to(x.dtype)
+            return x * d if add is None else torch.addcmul(add.to(x.dtype), x, d)
+        if self.up and gain != 1.0:
+            x = x * gain
+        return x if add is None else x + add
 
 
 class StyledConv(nn.Module):
@@ -108,15 +120,20 @@ class StyledConv(nn.Module):
         self.resolution = resolution
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: NoiseMode = "random") -> torch.Tensor:
-        x = self.conv(x, w)
+        # lrelu(conv·d + noise·strength + bias)·√2 = lrelu(conv·(√2 d) + √2 (noise·strength + bias)):
+        # the gain goes into the small tensors and demodulation, noise and bias into one addcmul.
+        bias = (self.bias * SQRT2).view(1, -1, 1, 1)
         if noise_mode == "random":
-            noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device, dtype=x.dtype)
-            x = x + noise * self.noise_strength
+            r = self.resolution  # the conv's output size
+            noise = torch.randn(x.shape[0], 1, r, r, device=x.device, dtype=x.dtype)
+            add = noise * (self.noise_strength * SQRT2) + bias
         elif noise_mode == "const":
-            x = x + self.noise_const.to(x.dtype) * self.noise_strength
-        elif noise_mode != "none":
+            add = self.noise_const * (self.noise_strength * SQRT2) + bias
+        elif noise_mode == "none":
+            add = bias
+        else:
             raise ValueError(f"noise_mode must be 'random', 'const' or 'none', got {noise_mode!r}")
-        return bias_act(x, self.bias)
+        return F.leaky_relu(self.conv(x, w, add, gain=SQRT2), 0.2)
 
 
 class ToRGB(nn.Module):
@@ -129,7 +146,7 @@ class ToRGB(nn.Module):
         self.register_buffer("up_kernel", make_fir_kernel(blur_kernel, gain=4.0), persistent=False)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, skip: torch.Tensor | None) -> torch.Tensor:
-        y = self.conv(x, w) + self.bias.view(1, -1, 1, 1)
+        y = self.conv(x, w, self.bias.view(1, -1, 1, 1))  # bias added inside the conv
         if skip is not None:
             y = y + upsample2x(skip, self.up_kernel)
         return y

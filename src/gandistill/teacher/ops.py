@@ -1,4 +1,5 @@
-"""Low-level StyleGAN2 operations in pure PyTorch: FIR resampling and fused bias + leaky ReLU.
+"""Low-level StyleGAN2 operations in pure PyTorch: FIR resampling (bias + leaky ReLU is folded into the
+layers, see layers.py).
 
 The arithmetic matches rosinality/NVlabs StyleGAN2 (see ../../../docs/teacher.md) so that imported
 weights reproduce the original outputs: [1,3,3,1] FIR kernels, gain sqrt(2) after leaky ReLU 0.2.
@@ -18,13 +19,6 @@ def make_fir_kernel(taps: list[int] | tuple[int, ...], gain: float = 1.0) -> tor
     k = torch.tensor(taps, dtype=torch.float32)
     k = torch.outer(k, k)
     return k / k.sum() * gain
-
-
-def bias_act(x: torch.Tensor, bias: torch.Tensor | None, slope: float = 0.2, gain: float = SQRT2) -> torch.Tensor:
-    """leaky_relu(x + bias) * gain; bias broadcast over channel dim 1 (or last dim for 2-D x)."""
-    if bias is not None:
-        x = x + (bias.view(1, -1, *([1] * (x.ndim - 2))) if x.ndim > 2 else bias)
-    return F.leaky_relu(x, slope) * gain
 
 
 def _depthwise(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from ..utils.inference import inference, prepare_for_inference
 from .generator import Generator
 
 
@@ -28,21 +29,24 @@ def seed_z(G: Generator, seeds: list[int]) -> torch.Tensor:
     return torch.stack([torch.randn(G.z_dim, generator=torch.Generator().manual_seed(s)) for s in seeds])
 
 
-@torch.no_grad()
+@inference
 def sample_seeds(G: Generator, seeds: list[int], psi: float = 1.0, noise_mode: str = "const",
                  batch: int = 16) -> torch.Tensor:
+    """Float images in [-1, 1] for ``seeds``; ``G`` is prepared for inference (eval, channels-last) in place."""
+    G = prepare_for_inference(G)
     device = next(G.parameters()).device
     z = seed_z(G, seeds).to(device)
     return torch.cat([G(zb, psi=psi, noise_mode=noise_mode) for zb in z.split(batch)])  # type: ignore[arg-type]
 
 
-@torch.no_grad()
+@inference
 def style_mix_grid(G: Generator, row_seeds: list[int], col_seeds: list[int], crossover: int,
                    psi: float = 1.0, noise_mode: str = "const") -> torch.Tensor:
     """Images for a (rows+1) × (cols+1) grid: corner blank, top row = column seeds, left column = row seeds,
     cell (r, c) = ws[:crossover] from row seed r (coarse layers) and ws[crossover:] from column seed c (fine layers)."""
     if not 0 <= crossover <= G.num_ws:
         raise ValueError(f"crossover must be in 0…{G.num_ws}, got {crossover}")
+    G = prepare_for_inference(G)
     device = next(G.parameters()).device
     w_rows = G.mapping(seed_z(G, row_seeds).to(device), psi=psi)
     w_cols = G.mapping(seed_z(G, col_seeds).to(device), psi=psi)

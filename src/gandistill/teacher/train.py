@@ -204,7 +204,7 @@ def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
                 for _ in range(rounds):
                     z = torch.randn(max(1, batch_gpu // 2), mcfg.z_dim, device=device)
                     ws = _mixed_ws(G, z, cfg.style_mixing)
-                    pl = path_length(G.synthesis(ws), ws)
+                    pl = path_length(G.synthesis(ws), ws)  # eager synthesis: double backward (as R1)
                     pl_batch = dist.all_reduce_sum(pl.detach().mean(), info) / info.world_size
                     pl_mean.copy_(pl_mean.lerp(pl_batch, 0.01))
                     loss_pl = (pl - pl_mean).square().mean() * cfg.pl_weight * cfg.pl_interval
@@ -238,7 +238,8 @@ def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
                 opt_d.zero_grad(set_to_none=True)
                 for real in reals:
                     real = real.detach().requires_grad_(True)
-                    penalty = r1_penalty(real, D_aug(real))
+                    # eager D: R1 needs a double backward, which compiled (aot_autograd) graphs do not support
+                    penalty = r1_penalty(real, D(aug(real)))
                     ((penalty * (r1_gamma / 2) * cfg.r1_interval) / rounds).backward()
                 dist.average_gradients(list(D.parameters()), info)
                 opt_d.step()
