@@ -122,6 +122,21 @@ def test_warp_of_a_large_photo_shrinks_first_and_keeps_the_size():
     np.testing.assert_allclose(_centroid(np.asarray(out), 0, CANONICAL_EYES[0]) / 48, CANONICAL_EYES[0], atol=0.04)
 
 
+def test_default_padding_is_ffhq_blur_not_a_mirror():
+    # the crop runs past the top-left corner: the default fill must be FFHQ's blur, not a mirrored second face
+    lm = _similarity(_face_landmarks(eye_dist=40, mouth_drop=40), 35.0, 1.3, (70.0, 60.0))
+    img = _dots_image(lm, (200, 160))
+    default = np.asarray(align_face(img, size=64, landmarks=lm))
+    np.testing.assert_array_equal(default, np.asarray(align_face(img, size=64, pad_mode="blur", landmarks=lm)))
+    assert not np.array_equal(default, np.asarray(align_face(img, size=64, pad_mode="reflect", landmarks=lm)))
+    from gandistill.cli.main import build_parser
+
+    args = build_parser().parse_args(["data", "align", "--input", "in", "--output", "out"])
+    assert args.pad == "blur"
+    assert build_parser().parse_args(["data", "align", "--input", "in", "--output", "out", "--pad", "reflect"]).pad == \
+        "reflect"
+
+
 def test_bad_options_and_inputs_are_refused():
     img = Image.new("RGB", (32, 32))
     with pytest.raises(ValueError, match="pad_mode"):

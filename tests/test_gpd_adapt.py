@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,7 +94,11 @@ def test_adapt_keeps_w_shared_and_records_parent(tmp_path, teacher_dir, targets_
     assert not torch.equal(src.G.synthesis.blocks[2].conv1.conv.weight, tgt.G.synthesis.blocks[2].conv1.conv.weight)
     meta = json.loads((model / "config.json").read_text())
     assert meta["parents"]["teacher"] == src.source_hash
-    assert (tmp_path / "adapt" / "samples" / "compare-00000003.png").is_file()
+    from PIL import Image
+
+    arr = np.asarray(Image.open(tmp_path / "adapt" / "samples" / "compare-00000003.png").convert("RGB"))
+    assert (arr[:, :100].min(-1) < 100).sum() > 50  # the row labels (G_T / G_target) left of the tiles
+    assert meta["extra"]["teacher_dir"] == os.path.relpath(Path(teacher_dir).resolve(), model.resolve())
 
 
 def test_adapt_resume_is_exact(tmp_path, teacher_dir, targets_dir):

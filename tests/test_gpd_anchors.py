@@ -1,6 +1,8 @@
 """GPD projection, anchors and the paired augmentation stream."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from gpd_support import make_teacher, toy_pairs
@@ -51,6 +53,10 @@ def test_anchors_file_roundtrip(setup, mode):
     assert a.mode == mode and len(a) == 3 and a.ws.shape == (3, 6, 16)
     assert a.x.shape == a.y.shape == (3, 3, 16, 16)
     assert path.with_suffix(".json").is_file() and path.with_suffix(".png").is_file()
+    from PIL import Image
+
+    with Image.open(path.with_suffix(".png")) as im:  # rows and columns are labelled: margins beyond the tiles
+        assert im.width > (3 * 17 + 1) * 4 + 40 and im.height > (4 * 17 + 1) * 4 + 8
     assert "mean_psnr" in a.quality
     if mode == "target":  # the source side is the teacher's rendering of the anchor
         G_T = Teacher.from_pretrained(setup[1]).G
@@ -95,3 +101,22 @@ def test_wrong_teacher_for_adapted_model_is_refused(setup, tmp_path):
     other = make_teacher(tmp_path / "other", seed=1)
     with pytest.raises(CheckpointError):
         load_generators(setup[3], str(other))
+
+
+def test_anchors_and_route_take_no_progress(setup, capfd):
+    from gandistill.cli.main import main
+
+    root, _, pairs, adapted = setup
+    out = root / "cli-anchors.safetensors"
+    common = ["--steps", "3", "--device", "cpu"]
+    assert main(["gpd", "anchors", "--adapted", str(adapted), "--data", str(pairs), "--out", str(out),
+                 "--no-progress", *common]) == 0
+    assert main(["gpd", "route", "--adapted", str(adapted), "--input", str(pairs / "A"),
+                 "--output", str(root / "route"), "--no-progress", *common]) == 0
+    err = capfd.readouterr().err
+    assert not re.search(r"\d+%\|", err), err  # no tqdm bar in what goes to a log file
+    assert "warning: projection is poor" in err and "warnings.warn" not in err  # one-line warnings, no source
+    assert out.is_file() and len(list((root / "route").glob("*.png"))) == 3
+    main(["gpd", "route", "--adapted", str(adapted), "--input", str(pairs / "A"), "--output", str(root / "r2"),
+          *common])
+    assert re.search(r"\d+%\|", capfd.readouterr().err)  # the bar is on by default

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -101,6 +102,37 @@ def test_scan_lists_only_servable_models(models):
     assert set(two) == {"runs/gpd/model", "seg"}
 
 
+def test_models_are_listed_by_readable_names(models):
+    choices = dict((label, title) for title, label in ModelRegistry([models]).choices())
+    assert choices["runs/gpd/model"] == "gpd (GPD translator, 16 px)"  # the run's name, not a path
+    assert choices["text"] == "text (KDIT text→image, 16 px)"
+    assert choices["seg"] == "seg (KDIT segmentation→image, 16 px)"
+    assert choices["a-i2i"] == "a-i2i (KDIT image→image, 16 px)"
+    entry = scan_models([models])["a-i2i"]
+    tuned = type(entry)(entry.label, entry.path.parent / "kdit-finetune" / "model", entry.cls, entry.kind,
+                        entry.config, {"stage": "finetune", "input_domain": "sketch"})
+    assert tuned.title == "kdit-finetune (KDIT sketch→image, 16 px)"
+
+
+def test_messages_use_page_wording_not_command_line_advice():
+    from gandistill.data.images import load_image
+
+    cases = [DataError("cannot read image /srv/up/x.png: truncated; re-export or delete it"),
+             DataError("audio file /srv/up/a.wav has no samples; re-export it"),
+             DataError("cannot read audio /srv/up/a.wav: bad; it must be an uncompressed PCM WAV file (convert it: "
+                       "`ffmpeg -i IN -ac 1 -ar 16000 OUT.wav`)"),
+             DataError("label map /srv/up/l.png contains label 6 (max label found 6) but num_classes=4 allows 0..3; "
+                       "fix the file or raise num_classes"),
+             DataError("image /srv/up/big.png is 9000x9000, over the limit (decompression-bomb guard); downscale "
+                       "it, or raise max_pixels if the file is trusted")]
+    for exc in cases:
+        text = public_message(exc, ["/srv/up/x.png", "/srv/up/a.wav", "/srv/up/l.png", "/srv/up/big.png"])
+        assert not re.search(r"--|`|re-export|max_pixels|num_classes\b(?!=)|/srv", text), text
+    assert "save it again as PNG or JPEG and upload that" in public_message(cases[0], [])
+    with pytest.raises(DataError, match="re-export or delete it"):  # the CLI keeps its own wording
+        load_image(Path(__file__).parent / "browser_support.py", 3)
+
+
 def test_registry_refuses_paths_outside_the_scan(models, tmp_path):
     reg = ModelRegistry([models / "runs"])
     outside = models / "a-i2i"  # a real model, but not under the root
@@ -190,6 +222,7 @@ def test_failures_become_page_messages(translator, uploads):
         img, text = translator.safe_run(req)
         assert img is None and message in text, (req, text)
         assert str(uploads["photo"].parent) not in text  # server paths stay on the server
+        assert "re-export" not in text and "--" not in text, text  # page wording, not command-line advice
     assert public_message(RuntimeError("boom at /srv/secret"), []) == \
         "the server failed on this input; the details are in its log"
     preview, message = translator.preview(str(uploads["labels"]), "seg", "label map")
@@ -249,28 +282,25 @@ def test_page_end_to_end_in_headless_chromium(server, uploads, tmp_path):
     try:
         wait = WebDriverWait(driver, 30)
         driver.get(server)
-        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#image-upload input[type=file]")))
+        upload = "#image-upload input[type=file]"
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, upload)))
         assert "KDIT image → image" in driver.find_element(By.ID, "model-info").text
+        assert "a-i2i (KDIT image→image, 16 px)" in driver.find_element(By.CSS_SELECTOR, "#model input") \
+            .get_attribute("value")  # a readable model name, not a path
 
-        # a corrupt upload: a message in the page, no traceback, no output
-        driver.find_element(By.CSS_SELECTOR, "#image-upload input[type=file]").send_keys(str(uploads["corrupt"]))
-        wait.until(lambda d: "cannot read image" in d.find_element(By.ID, "status").text)
-        assert "Traceback" not in driver.page_source
-
-        # a real photo + a reference, then Translate: the output image appears and its file loads
-        driver.find_element(By.CSS_SELECTOR, "#image-upload button[aria-label*='Clear' i], "
-                            "#image-upload button[aria-label*='Remove' i]").click()
-        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#image-upload input[type=file]")))
-        driver.find_element(By.CSS_SELECTOR, "#image-upload input[type=file]").send_keys(str(uploads["photo"]))
+        # a photo (shown in its image box) + a reference, then Translate: the output appears and its file loads
+        driver.find_element(By.CSS_SELECTOR, upload).send_keys(str(uploads["photo"]))
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#image-upload img")))
         driver.find_element(By.CSS_SELECTOR, "#reference-upload input[type=file]").send_keys(str(uploads["ref"]))
-        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#reference-preview img")))
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#reference-upload img")))
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#preview img")))
         driver.find_element(By.ID, "translate").click()
         img = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#output img")))
         wait.until(lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img))
         assert driver.execute_script("return arguments[0].naturalWidth", img) == 16
         with urllib.request.urlopen(img.get_attribute("src"), timeout=10) as resp:
             assert Image.open(io.BytesIO(resp.read())).size == (16, 16)
-        assert driver.find_element(By.ID, "status").text == "Done."
+        wait.until(lambda d: d.find_element(By.ID, "status").text == "Done.")
         if os.environ.get("GANDISTILL_SERVE_SCREENSHOT"):
             driver.save_screenshot(os.environ["GANDISTILL_SERVE_SCREENSHOT"])
         # offline: every resource the page loaded came from our server
@@ -278,11 +308,24 @@ def test_page_end_to_end_in_headless_chromium(server, uploads, tmp_path):
         assert urls and all(u.startswith((server, "data:", "blob:")) for u in urls), \
             [u for u in urls if not u.startswith(server)]
 
+        # a corrupt photo replaces the good one: one message in page words, no traceback, the old output gone
+        driver.find_element(By.CSS_SELECTOR, "#image-upload button[aria-label*='Clear' i], "
+                            "#image-upload button[aria-label*='Remove' i]").click()
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, upload)))
+        driver.find_element(By.CSS_SELECTOR, upload).send_keys(str(uploads["corrupt"]))
+        wait.until(lambda d: "cannot read image" in d.find_element(By.ID, "status").text)
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#output img"))
+        time.sleep(1)  # a toast would take a moment to appear
+        body = driver.find_element(By.TAG_NAME, "body").text
+        assert body.count("cannot read image") == 1, body  # shown once: in the status line, not also a toast
+        assert "save it again" in body and "re-export" not in body
+        assert "Traceback" not in driver.page_source
+
         # choosing a text model swaps the inputs: a caption box instead of the uploads
         box = driver.find_element(By.CSS_SELECTOR, "#model input")
         box.click()
         box.send_keys(Keys.CONTROL, "a")
-        box.send_keys("text", Keys.ENTER)
+        box.send_keys("text (KDIT", Keys.ENTER)
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#caption textarea").is_displayed())
         assert not any(e.is_displayed() for e in driver.find_elements(By.CSS_SELECTOR, "#image-upload"))
         assert "KDIT text → image" in driver.find_element(By.ID, "model-info").text

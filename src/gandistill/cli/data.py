@@ -72,9 +72,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--face", default="largest", type=_face_choice, metavar="largest|all|N",
                    help="which face of a photo with several: 'largest', 'all' (writes NAME_0.png, NAME_1.png, ... "
                    "largest first) or an index N, 0 = largest (default: largest)")
-    a.add_argument("--pad", default="reflect", choices=["reflect", "edge", "constant", "blur"],
-                   help="how to fill where the crop runs past the photo: mirror it, repeat the edge pixels, black, "
-                   "or mirror + blur fading to the median colour as in FFHQ (default: reflect)")
+    a.add_argument("--pad", default="blur", choices=["blur", "reflect", "edge", "constant"],
+                   help="how to fill where the crop runs past the photo: blur (mirror, blurred and faded to the "
+                   "median colour, as FFHQ does; no second set of hair or shoulders), reflect (plain mirror), "
+                   "edge (repeat the edge pixels) or constant (black) (default: blur)")
     a.add_argument("--skip-missing", action="store_true",
                    help="report images where no face is found and go on, instead of stopping at the first one")
     a.add_argument("--no-progress", action="store_true", help="hide the progress bar")

@@ -164,7 +164,8 @@ def _route(args) -> int:
     files, paths = [f for f, _ in entries], [p[0] for p in output_paths(entries, args.output, args.input)]
     warn_if_resized(files, src.config.resolution)
     x = load_image_batch(files, src.config.resolution, src.config.img_channels).to(next(src.parameters()).device)
-    y, q = teacher_route(src.G, tgt.G, x, from_args(ProjectConfig, args), D_T=src.D, progress=True)
+    pcfg = from_args(ProjectConfig, args)
+    y, q = teacher_route(src.G, tgt.G, x, pcfg, D_T=src.D, progress=pcfg.progress)
     for path, img in zip(paths, to_uint8(y)):
         save_output(img, path)
     print(f"translated {len(files)} image(s) by projection (mean PSNR of the G_T fit {q['mean_psnr']:.2f} dB) "

@@ -44,10 +44,10 @@ def _run(args: argparse.Namespace) -> int:
     import torch
     from safetensors.torch import save_file
 
-    from ..kdit.triplets import TripletSampler, check_k_range, synthesize_triplets
+    from ..kdit.triplets import TripletSampler, check_k_range, save_triplet_preview, synthesize_triplets
     from ..teacher import Generator
     from ..utils.dist import resolve_device
-    from ..utils.images import make_grid, save_grid, save_image
+    from ..utils.images import make_grid, save_image
     from ..utils.inference import prepare_for_inference
 
     device = resolve_device(args.device)
@@ -71,10 +71,10 @@ def _run(args: argparse.Namespace) -> int:
         left -= args.batch
     cat = lambda name: torch.cat([getattr(t, name) for t in chunks])  # noqa: E731
     x1, x2, y, k, w1, w2 = (cat(n) for n in ("x1", "x2", "y", "k", "w1", "w2"))
-    save_grid(torch.stack([x1, x2, y], 1).flatten(0, 1), out / "preview.png", nrow=3, scale=2)
+    save_triplet_preview(x1, x2, y, k, out / "preview.png")
     for kk in args.preview_k or []:
         t = synthesize_triplets(G, w1, w2, torch.full_like(k, kk), args.noise_mode)
-        save_grid(torch.stack([t.x1, t.x2, t.y], 1).flatten(0, 1), out / f"preview-k{kk}.png", nrow=3, scale=2)
+        save_triplet_preview(t.x1, t.x2, t.y, kk, out / f"preview-k{kk}.png")
     save_file({"w1": w1.cpu().contiguous(), "w2": w2.cpu().contiguous(), "k": k.cpu().contiguous()},
               str(out / "triplets.safetensors"))
     if not args.no_images:

@@ -85,7 +85,7 @@ def _pad(arr: np.ndarray, pads: tuple[int, int, int, int], mode: str, blur_radiu
     return np.clip(np.round(img), 0, 255).astype(np.uint8)
 
 
-def warp_quad(image: Image.Image, quad: np.ndarray, size: int, pad_mode: PadMode = "reflect") -> Image.Image:
+def warp_quad(image: Image.Image, quad: np.ndarray, size: int, pad_mode: PadMode = "blur") -> Image.Image:
     """Resample the square ``quad`` of ``image`` (RGB) to a ``size`` x ``size`` image, padding past the border."""
     if pad_mode not in PAD_MODES:
         raise ValueError(f"pad_mode must be one of {', '.join(PAD_MODES)}, got {pad_mode!r}")
@@ -184,7 +184,7 @@ def _no_face(name: str) -> DataError:
 
 
 def align_face(image: ImageLike, size: int = 256, face: int | Literal["largest"] = "largest",
-               pad_mode: PadMode = "reflect", landmarks: np.ndarray | None = None) -> Image.Image:
+               pad_mode: PadMode = "blur", landmarks: np.ndarray | None = None) -> Image.Image:
     """FFHQ-aligned ``size`` x ``size`` RGB crop of one face in ``image`` (a path, PIL image or uint8 array).
 
     ``face``: "largest" or an index into the faces sorted largest first. ``landmarks`` (68 x 2) skips
@@ -217,7 +217,7 @@ class AlignSummary:
 
 
 def align_folder(source: str | Path, output: str | Path, size: int = 256, skip_missing: bool = False,
-                 face: int | Literal["largest", "all"] = "largest", pad_mode: PadMode = "reflect",
+                 face: int | Literal["largest", "all"] = "largest", pad_mode: PadMode = "blur",
                  progress: bool = True) -> AlignSummary:
     """Align one image or every image under a folder into ``output`` as PNGs (sub-folders kept).
 

@@ -6,14 +6,13 @@ import shutil
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import torch
-
 from ..gpd import AdaptConfig, AnchorsConfig, DistillConfig, adapt, compute_anchors, distill
 from ..gpd.translate import translate_gpd
 from ..metrics import l1, ssim
-from ..utils.images import save_grid
+from ..utils.images import save_labelled_grid
 from ..utils.logging import read_scalars
 from ..utils.plot import plot_scalars
+from .recipe import full_size
 from .run import DemoRun, latest_grid, read_uint8
 
 N_SHOTS = 10
@@ -53,8 +52,7 @@ def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -
     adapted = Path(acfg.out) / "model"
     run.report.command("GPD adaptation", f"gandistill gpd adapt --teacher {teacher_dir} --target {shots / 'B'} "
                        f"--out {acfg.out} --steps {acfg.steps}",
-                       "gandistill gpd adapt --teacher ffhq256/model --target my_10_sketches/ --out runs/adapt "
-                       "--steps 1000 --device cuda")
+                       full_size("GPD adaptation"))
 
     with run.stage("GPD anchors"):
         anchors = out / "gpd-adapt" / "anchors.safetensors"
@@ -66,7 +64,7 @@ def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -
         fp = run.mark_done("gpd-anchors", settings)
     run.report.command("GPD anchors", f"gandistill gpd anchors --adapted {adapted} --data {shots} "
                        f"--steps {ncfg.steps} --out {anchors}",
-                       "gandistill gpd anchors --adapted runs/adapt/model --data my_pairs/ --steps 500 --device cuda")
+                       full_size("GPD anchors"))
 
     with run.stage("GPD distillation"):
         scfg = DistillConfig(out=str(out / "gpd-student"), adapted=str(adapted), anchors=str(anchors), kd="anchor",
@@ -79,8 +77,7 @@ def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -
     student = Path(scfg.out) / "model"
     run.report.command("GPD distillation", f"gandistill gpd distill --adapted {adapted} --anchors {anchors} "
                        f"--kd anchor --out {scfg.out} --steps {scfg.steps}",
-                       "gandistill gpd distill --adapted runs/adapt/model --anchors runs/anchors.safetensors "
-                       "--kd anchor --out runs/student --steps 20000 --device cuda")
+                       full_size("GPD distillation"))
 
     with run.stage("GPD translation"):
         written = translate_gpd(student, test / "A", out / "gpd-translated", device=cfg.device)
@@ -89,8 +86,8 @@ def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -
         photos = read_uint8(sorted((test / "A").glob("*.png")))
         truth = read_uint8(sorted((test / "B").glob("*.png")))
         fake, fake_none = read_uint8(sorted(written)), read_uint8(sorted(written_none))
-        save_grid(torch.cat([photos[:8], truth[:8], fake_none[:8], fake[:8]]), out / "gpd_heldout.png", nrow=8,
-                  scale=3)
+        save_labelled_grid([photos[:8], truth[:8], fake_none[:8], fake[:8]],
+                           ["input photo", "true sketch", "--kd none", "anchor KD"], out / "gpd_heldout.png", scale=3)
         scores = {name: (float(ssim(f, truth).mean()), float(l1(f, truth).mean()))
                   for name, f in (("none", fake_none), ("anchor", fake))}
         table = [["GPD student, real pairs only (--kd none)", f"{scores['none'][0]:.3f}", f"{scores['none'][1]:.4f}"],
@@ -103,8 +100,7 @@ def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -
                      out / "gpd_distill_losses.png", title="GPD student losses (smoothed)")
     run.report.command("translate", f"gandistill translate --model {student} --input {test / 'A'} "
                        f"--output {out / 'gpd-translated'}",
-                       "gandistill translate --model runs/student/model --input my_photos/ --output sketches/ "
-                       "--device cuda --export onnx")
+                       full_size("GPD translate"))
     measured = [r for r in read_scalars(acfg.out) if "adapt/diversity" in r]
     if measured:
         m = measured[-1]

@@ -10,12 +10,13 @@ from ..kdit.data import load_pairs
 from ..kdit.distill import DistillConfig, distill
 from ..kdit.finetune import FinetuneConfig, finetune
 from ..kdit.i2i import I2IStudent
-from ..kdit.triplets import TripletSampler
+from ..kdit.triplets import TripletSampler, save_triplet_preview
 from ..metrics import l1, ssim
 from ..teacher import Generator
-from ..utils.images import save_grid, to_uint8
+from ..utils.images import save_labelled_grid, to_uint8
 from ..utils.logging import read_scalars
 from ..utils.plot import plot_scalars
+from .recipe import full_size
 from .run import DemoRun, latest_grid
 
 
@@ -27,7 +28,7 @@ def run_kdit(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) 
     with run.stage("KDIT distillation"):
         G = Generator.from_pretrained(teacher_dir).eval()
         t = TripletSampler(G, seed=cfg.seed, batch=8).sample(8)
-        save_grid(torch.stack([t.x1, t.x2, t.y], 1).flatten(0, 1), out / "triplets_preview.png", nrow=6, scale=3)
+        save_triplet_preview(t.x1, t.x2, t.y, t.k, out / "triplets_preview.png", scale=3)
         dcfg = DistillConfig(out=str(out / "kdit-distill"), teacher=str(teacher_dir), student="i2i",
                              steps=cfg.kdit_steps, grid_every=max(1, cfg.kdit_steps // 2),
                              snap_every=max(1, cfg.kdit_steps // 2), **common)
@@ -35,11 +36,10 @@ def run_kdit(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) 
     distilled = Path(dcfg.out) / "model"
     k_lo, k_hi = t.k.min().item(), t.k.max().item()
     run.report.command("triplets", f"gandistill triplets --teacher {teacher_dir} --out {out / 'triplets'} --n 16",
-                       "gandistill triplets --teacher runs/teacher256/model --out triplets --n 64 --preview-k 7,9,11")
+                       full_size("triplets"))
     run.report.command("KDIT distillation", f"gandistill kdit distill --teacher {teacher_dir} --student i2i "
                        f"--out {dcfg.out} --steps {dcfg.steps} --batch {dcfg.batch}",
-                       "gandistill kdit distill --teacher runs/teacher256/model --student i2i --out runs/kdit-i2i "
-                       "--steps 50000 --batch 32 --device cuda")
+                       full_size("KDIT distillation"))
 
     with run.stage("KDIT fine-tuning"):
         fcfg = FinetuneConfig(out=str(out / "kdit-finetune"), modality="image", student=str(distilled),
@@ -51,8 +51,7 @@ def run_kdit(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) 
     run.report.command("KDIT fine-tuning", f"gandistill kdit finetune --modality image --student {distilled} "
                        f"--data {pairs_dir} --n-pairs {fcfg.n_pairs} --out {fcfg.out} --steps {fcfg.steps} "
                        f"--batch {fcfg.batch}",
-                       "gandistill kdit finetune --modality image --student runs/kdit-i2i/model --data data/my_pairs "
-                       "--n-pairs 200 --out runs/kdit-ft --steps 5000 --batch 16 --device cuda")
+                       full_size("KDIT fine-tuning"))
 
     with run.stage("KDIT evaluation"):
         res = I2IStudent.from_pretrained(tuned).resolution
@@ -66,7 +65,8 @@ def run_kdit(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) 
             rows.append(fake[:8])
             u8 = to_uint8(fake)
             table.append([name, f"{float(ssim(u8, real).mean()):.3f}", f"{float(l1(u8, real).mean()):.4f}"])
-        save_grid(torch.cat(rows), out / "kdit_heldout.png", nrow=8, scale=3)
+        save_labelled_grid(rows, ["input sketch", "true photo", "distilled", "fine-tuned"], out / "kdit_heldout.png",
+                           scale=3)
         latest_grid(Path(dcfg.out), "distill-*.png", out / "kdit_distill_samples.png")
         plot_scalars(read_scalars(dcfg.out), ["loss/l1", "loss/perceptual", "loss/latent", "loss/gen_kd"],
                      out / "kdit_distill_losses.png", title="KDIT distillation losses (smoothed)")
@@ -74,10 +74,9 @@ def run_kdit(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) 
                      out / "kdit_finetune_losses.png", title="KDIT fine-tuning losses (smoothed)")
     run.report.command("translate", f"gandistill translate --model {tuned} --input {pairs_dir / 'sketch'} "
                        f"--reference {pairs_dir / 'photo' / '000000.png'} --output {out / 'kdit-translated'}",
-                       "gandistill translate --model runs/kdit-ft/model --input my_sketches/ --reference me.png "
-                       "--output translated/ --device cuda")
+                       full_size("KDIT translate"))
     run.report.section("KDIT: style-mixed triplets", [
-        ("triplets_preview.png", f"triplets from the teacher, two per row as x1 | x2 | y: y takes ws[:k] from x1 "
+        ("triplets_preview.png", f"triplets from the teacher, one per row as x1 | x2 | y: y takes ws[:k] from x1 "
                                  f"(pose, shape) and ws[k:] from x2 (colours), k drawn from {k_lo}–{k_hi}"),
     ])
     section = [("kdit_distill_samples.png", "after data-free distillation, on fixed triplets; rows: x1 (content), "

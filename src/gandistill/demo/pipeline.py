@@ -23,6 +23,7 @@ from ..config import dump_json, field
 from ..utils.logging import OverallProgress
 from .gpd_stage import run_gpd
 from .kdit_stage import run_kdit
+from .recipe import USER_INPUTS
 from .report import Report
 from .run import DemoRun
 from .teacher_stage import run_data, run_samples, run_teacher, run_teacher_metrics
@@ -95,6 +96,7 @@ def run_demo(cfg: DemoConfig) -> Path:
     dump_json(cfg, out / "demo_config.json")
     progress = OverallProgress(plan(cfg), enabled=cfg.progress)
     run = DemoRun(cfg, out, Report(out, title="gandistill demo"), progress)
+    run.report.user_inputs = dict(USER_INPUTS)
     t_start = time.perf_counter()
     progress.write(f"gandistill demo → {out}  (per-stage logs in {out / 'logs'})")
     try:

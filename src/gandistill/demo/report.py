@@ -24,6 +24,7 @@ class Report:
         self.parts: list[str] = []
         self.commands: list[tuple[str, str, str]] = []
         self.notes: list[str] = []
+        self.user_inputs: dict[str, str] = {}  # what the full-size recipe reads that none of its lines writes
 
     def note(self, text: str) -> None:
         """A warning or remark shown at the end of the report."""
@@ -62,6 +63,10 @@ class Report:
     def finish(self, seconds: float) -> None:
         cmds = "".join(f"<h3>{html.escape(s)}</h3><p>as run here:</p><code>{html.escape(a)}</code>"
                        f"<p>full size on GPUs:</p><code>{html.escape(b)}</code>" for s, a, b in self.commands)
+        if self.user_inputs:
+            items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in self.user_inputs.items())
+            cmds = ("<p>The full-size lines run top to bottom: each reads what an earlier one wrote, or one of "
+                    f"these inputs of yours:</p><ul>{items}</ul>") + cmds
         notes = ("<h2>Warnings during the run</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
                  + "</ul>") if self.notes else ""
         page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>"

@@ -39,7 +39,7 @@ class DemoRun:
         """One planned stage: its bars feed the overall display, its prints go to ``logs/<stage>.log``."""
         log = self.out / "logs" / (name.lower().replace(" ", "_") + ".log")
         log.parent.mkdir(parents=True, exist_ok=True)
-        with self.progress.stage(name), open(log, "a", encoding="utf-8") as fh, contextlib.redirect_stdout(fh), \
+        with self.progress.stage(name, log), open(log, "a", encoding="utf-8") as fh, contextlib.redirect_stdout(fh), \
                 warnings.catch_warnings():
             # warnings would break the progress line: they go to the stage log and the report instead
             warnings.showwarning = lambda msg, cat, *_a, **_k: self._warn(name, fh, f"{cat.__name__}: {msg}")

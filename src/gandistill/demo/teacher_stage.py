@@ -12,6 +12,7 @@ from ..teacher.train_config import TeacherTrainConfig
 from ..utils.images import make_grid, save_grid, save_image, to_uint8
 from ..utils.logging import read_scalars
 from ..utils.plot import plot_scalars
+from .recipe import full_size
 from .run import DemoRun, read_uint8
 
 
@@ -27,7 +28,7 @@ def run_data(run: DemoRun) -> tuple[Path, Path]:
                 run.mark_done(f"data-{folder.name}", settings)
     run.report.command("data", f"gandistill data toyfaces --out {data_dir} --n {cfg.data_n} --res {cfg.resolution} "
                                f"--seed {cfg.seed}",
-                       "gandistill data toyfaces --out data/toyfaces256 --n 50000 --res 256")
+                       full_size("data"))
     return data_dir, pairs_dir
 
 
@@ -51,10 +52,7 @@ def run_teacher(run: DemoRun, data_dir: Path) -> tuple[Path, str]:
                        f"{m.resolution} --steps {tcfg.steps} --batch {tcfg.batch} --z-dim {m.z_dim} --w-dim {m.w_dim} "
                        f"--mapping-layers {m.mapping_layers} --channel-base {m.channel_base} "
                        f"--channel-max {m.channel_max}",
-                       "torchrun --nproc_per_node=8 -m gandistill.cli.main teacher train --out runs/teacher256 "
-                       "--data data/toyfaces256/photo --resolution 256 --batch 64 --batch-gpu 8 --steps 40000 "
-                       "--channel-base 16384 --channel-max 512 --z-dim 512 --w-dim 512 --mapping-layers 8 "
-                       "--augment ada --pl-weight 2")
+                       full_size("teacher"))
     rows = read_scalars(run_dir)
     plot_scalars(rows, ["loss/G", "loss/D"], run.out / "teacher_losses.png", title="teacher losses (smoothed)")
     plot_scalars(rows, ["scores/real", "scores/fake"], run.out / "teacher_scores.png", title="D scores (smoothed)")
@@ -75,7 +73,7 @@ def run_samples(run: DemoRun, data_dir: Path, teacher_dir: Path) -> int:
         save_image(make_grid(read_uint8(reals), nrow=8), out / "real_samples.png", scale=2)
     run.report.command("sample", f"gandistill teacher sample --model {teacher_dir} --out {out / 'samples'} "
                        f"--seeds 0-31 --mix-rows 0-3 --mix-cols 10-14 --crossover {k}",
-                       "gandistill teacher sample --model runs/teacher256/model --out samples --seeds 0-63 --psi 0.7")
+                       full_size("sample"))
     steps = run.cfg.teacher_steps
     run.report.section("Training data (toyfaces photos)", [("real_samples.png", "32 training photos")])
     run.report.section("Teacher samples", [
@@ -101,7 +99,7 @@ def run_teacher_metrics(run: DemoRun, data_dir: Path, teacher_dir: Path) -> None
         metrics = evaluate_or_reason(fakes, data_dir / "photo", cfg.eval_n, out / "metrics_teacher.json")
     run.report.command("evaluate", f"gandistill evaluate {fakes} --reference {data_dir / 'photo'} --metrics fid,kid "
                        f"--num {cfg.eval_n} --out {out / 'metrics_teacher.json'}",
-                       "gandistill evaluate samples50k --reference data/toyfaces256/photo --metrics fid,kid")
+                       full_size("evaluate"))
     run.report.metrics(f"Teacher quality ({cfg.eval_n} samples vs {cfg.eval_n} training photos)", metrics)
     run.report.paragraph("What to expect: this CPU-sized teacher is a weak prior. In docs/teacher.md's benchmark the same "
                     "32 px model with the StyleGAN2 discriminator reaches FID ≈ 210 after 10 CPU-minutes and ≈ 166 "

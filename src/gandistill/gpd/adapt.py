@@ -79,7 +79,8 @@ def measure(G_T: Generator, G: Generator, ws: torch.Tensor, targets: torch.Tenso
     if grid_path is not None:
         k = min(n_grid, len(ws))
         save_labelled_grid([src[:k], tgt[:k], targets[nearest[:k]]], ["G_T(w)", "G_target(w)", "nearest target"],
-                           grid_path, title=title, scale=max(1, 64 // src.shape[-1]))
+                           grid_path, title=title, scale=max(1, 64 // src.shape[-1]),
+                           col_labels=[f"w{i}" for i in range(k)])
     return stats
 
 

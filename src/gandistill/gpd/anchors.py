@@ -23,7 +23,7 @@ from ..io.atomic import atomic_path, atomic_write_text
 from ..io.pretrained import read_model_config, recorded_parent_dir
 from ..teacher import Teacher
 from ..utils.dist import resolve_device
-from ..utils.images import save_grid, to_float
+from ..utils.images import save_labelled_grid, to_float
 from .common import NOISE_MODE
 from .config import AnchorsConfig
 from .project import project
@@ -85,6 +85,7 @@ def compute_anchors(cfg: AnchorsConfig, progress: bool = True) -> Path:
     if not cfg.adapted or not cfg.data:
         raise GandistillError("gpd anchors needs --adapted (model directory) and --data (paired or target folder)")
     device = resolve_device(cfg.device)
+    progress = progress and cfg.progress
     source, target = load_generators(cfg.adapted, cfg.teacher, device)
     res, ch = source.config.resolution, source.config.img_channels
     data = Path(cfg.data)
@@ -126,7 +127,10 @@ def compute_anchors(cfg: AnchorsConfig, progress: bool = True) -> Path:
     with torch.no_grad():
         x_gen = source.G.synthesis(ws.to(device), noise_mode=NOISE_MODE).cpu()
         y_gen = target.G.synthesis(ws.to(device), noise_mode=NOISE_MODE).cpu()
-    save_grid(torch.cat([x, x_gen, y_gen, y]), path.with_suffix(".png"), nrow=len(ws), scale=max(1, 64 // res))
+    first = "real A (source)" if mode == "paired" else "G_T(w_a)"
+    save_labelled_grid([x, x_gen, y_gen, y], [first, "G_T(w_a)", "G_target(w_a)", "real B (target)"
+                                               if mode == "paired" else "real target"],
+                       path.with_suffix(".png"), scale=max(1, 64 // res), col_labels=names)
     print(f"anchors: {len(ws)} ({mode}, projected into {report['projected_into']}); mean PSNR "
           f"{quality['mean_psnr']:.2f} dB, mean L1 {quality['mean_l1']:.4f} → {path}")
     return path

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..config import field
-from ..utils.engine import RunOptions
+from ..utils.engine import ProgressOption, RunOptions
 
 
 @dataclass
@@ -60,7 +60,7 @@ class AdaptConfig(RunOptions):
 
 
 @dataclass
-class ProjectConfig:
+class ProjectConfig(ProgressOption):
     steps: int = field(200, help="optimisation steps per batch of images")
     lr: float = field(0.2, help="Adam learning rate for W+ (units of std(W))")
     loss: Literal["auto", "lpips", "dfeat"] = field("auto", help="reconstruction loss: LPIPS when its weights "

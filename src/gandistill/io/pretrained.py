@@ -11,6 +11,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+import shlex
+import sys
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +28,12 @@ from .atomic import atomic_path, atomic_write_text
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+CARD_NAME = "README.md"
+# ``extra`` values that name files or folders (besides every ``*_dir``): stored relative to the model directory
+PATH_KEYS = ("anchors",)
+# the class a model card tells users to load a saved class with (the facades of ``gandistill``)
+CARD_LOADERS = {"I2IStudent": "KDITStudent", "X2IStudent": "KDITStudent", "UNetTranslator": "GPDStudent",
+                "ResNetTranslator": "GPDStudent", "Teacher": "Teacher"}
 M = TypeVar("M", bound="PretrainedMixin")
 
 
@@ -79,9 +88,11 @@ class PretrainedMixin:
             "components": self.components,
             "gandistill_version": __version__,
             "parents": parents or {},
-            "extra": extra or {},
+            "extra": portable_paths(extra or {}, directory),
         }
-        return save_state_dict(self.state_dict(), Path(directory), meta)  # type: ignore[attr-defined]
+        digest = save_state_dict(self.state_dict(), Path(directory), meta)  # type: ignore[attr-defined]
+        write_model_card(Path(directory), {**meta, "sha256": digest})
+        return digest
 
     @classmethod
     def from_pretrained(cls: type[M], directory: str | Path, map_location: str | torch.device = "cpu") -> M:
@@ -160,10 +171,106 @@ def recorded_parent_dir(child_dir: str | Path, given: str | Path | None = None, 
     if given:
         path = Path(given)
     else:
-        recorded = read_model_config(child_dir).get("extra", {}).get(f"{role}_dir")
-        if not recorded or not Path(recorded).is_dir():
+        recorded = recorded_path(child_dir, f"{role}_dir")
+        if not recorded or not recorded.is_dir():
             raise CheckpointError(f"{child_dir} does not record a reachable {role} ({recorded!r}); "
                                   f"pass --{role} DIR")
         path = Path(recorded)
     check_parent(child_dir, path, role)
     return path
+
+
+def _is_path_key(key: str) -> bool:
+    return key.endswith("_dir") or key in PATH_KEYS
+
+
+def portable_paths(extra: dict[str, Any], directory: str | Path) -> dict[str, Any]:
+    """``extra`` with its path values made relative to the model directory, so that the record holds
+    whatever the working directory is when the model is loaded, and when the runs folder moves as a whole."""
+    base = Path(directory).resolve()
+    out = dict(extra)
+    for key, value in extra.items():
+        if _is_path_key(key) and isinstance(value, (str, Path)) and str(value):
+            try:
+                out[key] = Path(os.path.relpath(Path(value).resolve(), base)).as_posix()
+            except ValueError:  # another drive (Windows): no relative path exists
+                out[key] = str(Path(value).resolve())
+    return out
+
+
+def recorded_path(directory: str | Path, key: str) -> Path | None:
+    """The path recorded as ``extra[key]`` in a model directory, resolved against that directory
+    (models saved before paths were relative recorded them against the working directory; those still load)."""
+    value = read_model_config(directory).get("extra", {}).get(key)
+    if not value:
+        return None
+    path = Path(value)
+    if path.is_absolute():
+        return path
+    here = (Path(directory) / path).resolve()
+    return path if not here.exists() and path.exists() else here
+
+
+def _command_line() -> str:
+    """The ``gandistill`` command that is running, or '' when the model is saved from Python."""
+    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
+    if argv0.name == "gandistill" or argv0.as_posix().endswith("gandistill/cli/main.py"):
+        return shlex.join(["gandistill", *sys.argv[1:]])
+    return ""
+
+
+def _yaml(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON scalar is a valid YAML flow scalar
+
+
+def write_model_card(directory: Path, meta: dict[str, Any]) -> None:
+    """``README.md`` with YAML front matter (license, base model, parent hashes, data, metrics, command)
+    next to a saved model, so a copied model directory says what it is and how it was made."""
+    extra = meta.get("extra", {})
+    run_dir = directory.parent  # <run>/model: the run's options are in <run>/config.json
+    run_cfg: dict[str, Any] = {}
+    try:
+        loaded = json.loads((run_dir / CONFIG_NAME).read_text(encoding="utf-8"))
+        run_cfg = loaded if isinstance(loaded, dict) and "class" not in loaded else {}
+    except (OSError, ValueError):
+        pass
+    base = next((extra[k] for k in ("adapted_dir", "teacher_dir", "student_dir") if extra.get(k)), None)
+    data = {k: run_cfg[k] for k in ("data", "target", "anchors") if run_cfg.get(k)}
+    metrics = extra.get("metrics")
+    if metrics is None and (directory / "metrics.json").is_file():
+        try:
+            metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8")).get("metrics")
+        except (OSError, ValueError, AttributeError):
+            metrics = None
+    command = _command_line()
+    lines = ["---", "library_name: gandistill", "license: mit", f"tags: [gandistill, {_yaml(meta['class'])}]",
+             f"model_class: {_yaml(meta['class'])}", f"gandistill_version: {_yaml(meta.get('gandistill_version'))}",
+             f"sha256: {_yaml(meta.get('sha256'))}"]
+    if base:
+        lines.append(f"base_model: {_yaml(base)}")
+    if meta.get("parents"):
+        lines.append("parents:")
+        lines += [f"  {k}: {_yaml(v)}" for k, v in meta["parents"].items()]
+    if data:
+        lines.append("data:")
+        lines += [f"  {k}: {_yaml(str(v))}" for k, v in data.items()]
+    if metrics:
+        lines.append("metrics:")
+        lines += [f"  {k}: {_yaml(v)}" for k, v in metrics.items()
+                  if isinstance(v, str) or (isinstance(v, (int, float)) and v == v and abs(v) != float("inf"))]
+    lines.append(f"command: {_yaml(command or None)}")
+    lines.append("---")
+    cls = meta["class"]
+    lines += ["", f"# {cls} (gandistill {meta.get('gandistill_version')})", "",
+              f"Weights: `{WEIGHTS_NAME}` (sha256 `{meta.get('sha256')}`); options: `{CONFIG_NAME}`.", ""]
+    if base:
+        lines += [f"Made from `{base}` (path relative to this folder)"
+                  + (f", step {extra['step']}." if "step" in extra else "."), ""]
+    lines += ["Made with:" if command else "Saved from Python.", ""]
+    if command:
+        lines += ["```bash", command, "```", ""]
+    facade = CARD_LOADERS.get(cls)
+    if facade:
+        lines += ["Load it (from the folder that holds this one):", "", "```python", f"from gandistill import {facade}",
+                  f"model = {facade}.from_pretrained({_yaml(directory.name)})", "```", ""]
+    atomic_write_text(directory / CARD_NAME, "\n".join(lines))

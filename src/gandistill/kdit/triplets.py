@@ -186,3 +186,14 @@ class TripletSampler:
 
     def load_state_dict(self, state: dict) -> None:
         self.rng.set_state(state["rng"])
+
+
+def save_triplet_preview(x1: torch.Tensor, x2: torch.Tensor, y: torch.Tensor, k: torch.Tensor | int,
+                         path, scale: int = 2) -> None:
+    """One triplet per row, columns x1 (content) | x2 (reference) | y (mix), each row labelled with its k."""
+    from ..utils.images import save_labelled_grid
+
+    ks = k.tolist() if isinstance(k, torch.Tensor) else [int(k)] * len(x1)
+    save_labelled_grid(list(torch.stack([x1, x2, y], 1)), [f"k={v}" for v in ks], path, scale=scale,
+                       col_labels=["x1 content", "x2 reference", "y mix"] if x1.shape[-1] * scale >= 96
+                       else ["x1", "x2", "y"])

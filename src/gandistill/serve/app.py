@@ -15,11 +15,10 @@ import shutil
 import tempfile
 from typing import Any
 
-from ..data.images import SUPPORTED_EXTENSIONS
 from ..errors import GandistillError
 from .models import ModelEntry
 from .predict import Request, Translator
-from .validate import AUDIO_EXTENSIONS, LABEL_EXTENSIONS
+from .validate import AUDIO_EXTENSIONS
 
 # Which input widgets each kind of model shows (the k slider and reference go with I2I only).
 VISIBLE = {
@@ -52,9 +51,20 @@ def _status(message: str) -> str:
     return f"⚠️ {html.escape(message)}" if message else ""
 
 
-def _warn(gr: Any, message: str) -> None:
-    if message:
-        gr.Warning(html.escape(message))
+def upload_path(value: Any) -> str | None:
+    """The server-side file of an upload as the page hands it over unprocessed (events run with
+    ``preprocess=False``, so a broken file reaches our own checks and their message instead of
+    Gradio's decoder error): a FileData dict, a plain path, or nothing."""
+    if isinstance(value, dict):
+        return value.get("path") or None
+    return value or None
+
+
+def _image_input(gr: Any, label: str, elem_id: str, visible: bool) -> Any:
+    # drop, paste or click; the original file reaches the server untouched (no re-encoding)
+    return gr.Image(label=label, type="filepath", sources=["upload", "clipboard"], image_mode=None,
+                    elem_id=elem_id, height=200, visible=visible, elem_classes="preview",
+                    buttons=["fullscreen"])
 
 
 def build_app(translator: Translator) -> Any:
@@ -63,36 +73,30 @@ def build_app(translator: Translator) -> Any:
     registry = translator.registry
     labels = registry.labels
     first = registry.entries[labels[0]] if labels else None
-    image_types = list(SUPPORTED_EXTENSIONS)
 
     shown = VISIBLE[first.kind] if first else set()
     num_ws, default_k = first.k_range() if first and first.kind in ("image", "seg") else (1, 0)
 
     with gr.Blocks(title="gandistill serve", delete_cache=(3600, 3600)) as app:
-        gr.Markdown("## gandistill — translate with a trained model\nChoose a model, give it an input, "
-                    "press **Translate**. Inputs are centre-cropped to a square and resized to the model's "
-                    "resolution.")
+        gr.Markdown("## gandistill — translate with a trained model\nChoose a model, give it an input (drop a "
+                    "file on a box, paste an image, or click to choose one), press **Translate**. Inputs are "
+                    "centre-cropped to a square and resized to the model's resolution.")
         with gr.Row():
-            model = gr.Dropdown(labels, value=labels[0] if labels else None, label="Model",
+            model = gr.Dropdown(registry.choices(), value=labels[0] if labels else None, label="Model",
                                 allow_custom_value=False, scale=2, elem_id="model")
-            info = gr.Markdown(first.describe() if first else "No servable model was found under --models.",
+            info = gr.Markdown(first.describe() if first else "No servable model was found in the models folder.",
                                elem_id="model-info")
         with gr.Row(equal_height=False):
             with gr.Column():
-                image = gr.File(label="Photo / sketch (png, jpg, webp)", file_types=image_types,
-                                elem_id="image-upload", height=120, visible="image" in shown)
-                label_map = gr.File(label="Label map (single-channel PNG of class indices)",
-                                    file_types=list(LABEL_EXTENSIONS), elem_id="label-upload", height=120,
-                                    visible="label_map" in shown)
-                reference = gr.File(label="Reference image for the appearance (optional)", file_types=image_types,
-                                    elem_id="reference-upload", height=120, visible="reference" in shown)
                 with gr.Row():
-                    preview = gr.Image(label="Input as the model sees it", interactive=False, height=200,
-                                       elem_classes="preview", elem_id="preview", buttons=["fullscreen"],
-                                       visible=bool(shown & {"image", "label_map"}))
-                    ref_preview = gr.Image(label="Reference", interactive=False, height=200,
-                                           elem_classes="preview", elem_id="reference-preview", buttons=["fullscreen"],
-                                           visible="reference" in shown)
+                    image = _image_input(gr, "Photo / sketch (png, jpg, webp)", "image-upload", "image" in shown)
+                    label_map = _image_input(gr, "Label map (single-channel PNG of class indices)", "label-upload",
+                                             "label_map" in shown)
+                    reference = _image_input(gr, "Reference image for the appearance (optional)",
+                                             "reference-upload", "reference" in shown)
+                preview = gr.Image(label="Input as the model sees it", interactive=False, height=160,
+                                   elem_classes="preview", elem_id="preview", buttons=["fullscreen"],
+                                   visible=bool(shown & {"image", "label_map"}))
                 k = gr.Slider(0, num_ws, value=default_k, step=1, elem_id="k", visible="k" in shown,
                               label="Crossover k (style rows ≥ k come from the reference)")
                 caption = gr.Textbox(label="Caption", placeholder="a smiling face with red hair", max_lines=3,
@@ -105,7 +109,7 @@ def build_app(translator: Translator) -> Any:
             with gr.Column():
                 output = gr.Image(label="Translation", interactive=False, format="png", height=420,
                                   elem_id="output", buttons=["download", "fullscreen"])  # no share-to-hub
-                status = gr.Markdown("", elem_id="status")
+                status = gr.Markdown("", elem_id="status")  # the one place a message is shown
 
         widgets = {"image": image, "label_map": label_map, "reference": reference, "k": k, "caption": caption,
                    "audio": audio, "seed": seed}
@@ -117,35 +121,38 @@ def build_app(translator: Translator) -> Any:
                 num_ws, default_k = entry.k_range()
                 updates[list(widgets).index("k")] = gr.update(visible=True, minimum=0, maximum=num_ws,
                                                               value=default_k)
-            previews = [gr.update(visible=bool(shown & {"image", "label_map"})),
-                        gr.update(visible="reference" in shown)]
-            return updates + previews
+            return updates + [gr.update(visible=bool(shown & {"image", "label_map"}))]
 
         def on_model(label: str | None) -> list[Any]:
             try:
                 entry = registry.entry(label)
-                return [entry.describe()] + layout(entry) + [None]
+                return [entry.describe()] + layout(entry) + [None, ""]
             except (GandistillError, ValueError, KeyError, TypeError) as exc:  # also a config.json gone odd
-                return [_status(str(exc))] + layout(None) + [None]
+                return [""] + layout(None) + [None, _status(str(exc))]
 
-        def on_upload(path: str | None, label: str | None, what: str) -> tuple[Any, str]:
-            img, message = translator.preview(path, label, what)
-            _warn(gr, message)
-            return img, _status(message)
+        def on_upload(value: Any, label: str | None, what: str) -> list[Any]:
+            img, message = translator.preview(upload_path(value), label, what)
+            if message:  # a rejected upload: no stale translation next to the message
+                return [None, _status(message), None]
+            return [img, "", gr.update()]
 
-        def on_translate(label, image_path, ref_path, label_path, text, audio_path, k_value, seed_value):
-            req = Request(label, image_path, ref_path, label_path, text, audio_path,
-                          None if k_value is None else int(k_value), int(seed_value or 0))
+        def on_translate(label, image_value, ref_value, label_value, text, audio_value, k_value, seed_value):
+            req = Request(label, upload_path(image_value), upload_path(ref_value), upload_path(label_value), text,
+                          upload_path(audio_value), None if k_value is None else int(k_value),
+                          int(seed_value or 0))
             img, message = translator.safe_run(req)
-            _warn(gr, message)
             return img, _status(message) if message else "Done."
 
-        layout_outputs = [info, *widgets.values(), preview, ref_preview, output]
+        layout_outputs = [info, *widgets.values(), preview, output, status]
         model.change(on_model, model, layout_outputs)
-        image.change(lambda p, m: on_upload(p, m, "photo"), [image, model], [preview, status])
-        label_map.change(lambda p, m: on_upload(p, m, "label map"), [label_map, model], [preview, status])
-        reference.change(lambda p, m: on_upload(p, m, "reference image"), [reference, model], [ref_preview, status])
-        button.click(on_translate, [model, image, reference, label_map, caption, audio, k, seed], [output, status])
+        upload_outputs = [preview, status, output]
+        image.change(lambda v, m: on_upload(v, m, "photo"), [image, model], upload_outputs, preprocess=False)
+        label_map.change(lambda v, m: on_upload(v, m, "label map"), [label_map, model], upload_outputs,
+                         preprocess=False)
+        reference.change(lambda v, m: on_upload(v, m, "reference image")[1:] if v else ["", gr.update()],
+                         [reference, model], [status, output], preprocess=False)
+        button.click(on_translate, [model, image, reference, label_map, caption, audio, k, seed], [output, status],
+                     preprocess=False)
     return app
 
 

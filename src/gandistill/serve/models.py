@@ -5,6 +5,7 @@ directory that was found under a root, so no path typed by a visitor is ever ope
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
@@ -40,6 +41,20 @@ class ModelEntry:
     cls: str
     kind: str  # image | seg | text | audio | x2i-image | gpd
     config: dict[str, Any]
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)  # config.json "extra" (stage, input domain)
+
+    @property
+    def title(self) -> str:
+        """A readable name for the model picker, e.g. ``kdit-finetune (KDIT sketch→image, 32 px)``."""
+        name = self.path.parent.name if self.path.name == "model" and self.path.parent.name else self.path.name
+        return f"{name} ({self.summary()}, {self.resolution} px)"
+
+    def summary(self) -> str:
+        if self.kind == "image":
+            distilled = ", distilled" if self.extra.get("stage") == "distill" else ""
+            return f"KDIT {self.extra.get('input_domain') or 'image'}→image{distilled}"
+        return {"seg": "KDIT segmentation→image", "text": "KDIT text→image", "audio": "KDIT audio→image",
+                "x2i-image": "KDIT image-conditioned, distilled", "gpd": "GPD translator"}[self.kind]
 
     def describe(self) -> str:
         cfg = self.config
@@ -85,7 +100,8 @@ def _read_entry(directory: Path, label: str) -> ModelEntry | None:
     if cls not in SERVABLE_CLASSES or not (directory / WEIGHTS_NAME).is_file():
         return None
     config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
-    return ModelEntry(label, directory, cls, model_kind(cls, config), config)
+    extra = meta.get("extra") if isinstance(meta.get("extra"), dict) else {}
+    return ModelEntry(label, directory, cls, model_kind(cls, config), config, extra)
 
 
 def scan_models(roots: list[str | Path], max_depth: int = 6) -> dict[str, ModelEntry]:
@@ -134,6 +150,11 @@ class ModelRegistry:
     @property
     def labels(self) -> list[str]:
         return list(self.entries)
+
+    def choices(self) -> list[tuple[str, str]]:
+        """(readable title, label) for the model picker; a title that two models share gets its label added."""
+        titles = [e.title for e in self.entries.values()]
+        return [(t if titles.count(t) == 1 else f"{t} [{label}]", label) for t, label in zip(titles, self.entries)]
 
     def entry(self, label: str | None) -> ModelEntry:
         """The scanned entry for a label from the page; anything else (a typed path included) is refused."""

@@ -3,6 +3,7 @@ every failure into one line of text for the page (the traceback goes to the serv
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,28 @@ class Request:
         return [p for p in (self.image, self.reference, self.label_map, self.audio) if p]
 
 
+# The package's messages speak to command-line users; a page visitor uploads files and cannot pass options.
+PAGE_WORDING = [
+    (re.compile(r"; re-export or delete it"), "; save it again as PNG or JPEG and upload that"),
+    (re.compile(r"; re-export it"), "; save it again and upload that"),
+    (re.compile(r" \(convert it: `[^`]*`\)"), "; convert it and upload that"),
+    (re.compile(r"; convert it: `[^`]*`"), "; convert it to 16-bit PCM WAV and upload that"),
+    (re.compile(r"; check the path"), "; upload it again"),
+    (re.compile(r"fix the file or raise num_classes"), "fix the label map"),
+    (re.compile(r"downscale it, or raise max_pixels if the file is trusted"), "downscale it and upload that"),
+    (re.compile(r"re-export the model"), "the server's copy of this model is damaged; choose another model"),
+]
+
+
+def page_wording(text: str) -> str:
+    """``text`` with command-line advice (options, shell commands) replaced by what a visitor can do."""
+    for pattern, replacement in PAGE_WORDING:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def public_message(exc: BaseException, uploads: list[str]) -> str:
-    """The error text for the page: server-side upload paths shortened to the file's name."""
+    """The error text for the page: server-side upload paths shortened to the file's name, page wording."""
     if isinstance(exc, GandistillError):
         text = str(exc)
     elif isinstance(exc, (OSError, ValueError)):
@@ -52,7 +73,7 @@ def public_message(exc: BaseException, uploads: list[str]) -> str:
         text = "the server failed on this input; the details are in its log"
     for p in sorted(uploads, key=len, reverse=True):
         text = text.replace(str(Path(p)), Path(p).name).replace(str(Path(p).parent), "")
-    return text
+    return page_wording(text)
 
 
 def _hwc(img: torch.Tensor) -> np.ndarray:

@@ -31,6 +31,7 @@ from ..utils.training import StopFlag as _StopFlag
 from ..utils.training import adam as _adam
 from .augment import Augment
 from .generator import Generator
+from .health import DiscriminatorWatch
 from .loss import d_logistic, g_nonsaturating, path_length, r1_penalty
 from .model import Teacher, make_discriminator
 from .train_config import TeacherTrainConfig
@@ -178,6 +179,7 @@ def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
     bar = progress_bar(total=cfg.steps, initial=start, desc="teacher", enabled=info.is_main and cfg.progress)
     t_last = time.perf_counter()
     step = start
+    watch = DiscriminatorWatch(cfg.augment) if info.is_main else None  # one-line warning when D wins for long
     with _StopFlag() as stop:
         while step < cfg.steps:
             stats: dict[str, float] = {}
@@ -264,6 +266,8 @@ def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
                     stats["ada/rt"] = rt
             stats["ada/p"] = float(aug.p)
             step += 1
+            if watch is not None:
+                watch.update(step, stats)
 
             now = time.perf_counter()
             stats["time/sec_per_step"] = now - t_last

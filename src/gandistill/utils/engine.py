@@ -26,7 +26,14 @@ from .training import StopFlag
 
 
 @dataclass
-class RunOptions:
+class ProgressOption:
+    """``--progress/--no-progress``, shared by every stage that shows a bar (log files want it off)."""
+
+    progress: bool = field(True, help="show a progress bar")
+
+
+@dataclass
+class RunOptions(ProgressOption):
     """Engine options every :func:`run_loop` stage shares (subclasses may change the defaults)."""
 
     seed: int = field(0, help="random seed")
@@ -37,7 +44,6 @@ class RunOptions:
     keep: int = field(3, help="keep the last N training states")
     resume: str | None = field(None, help="continue a run: 'latest' (newest state in --out), a state-*.pt file "
                                           "or a run directory (default: start fresh)")
-    progress: bool = field(True, help="show a progress bar")
 
 def check_finite(stats: dict[str, float], step: int, out: Path) -> None:
     bad = {k: v for k, v in stats.items() if k.startswith("loss/") and not torch.isfinite(torch.tensor(v))}

@@ -1,13 +1,14 @@
-"""Tensor ↔ uint8 conversion and PNG sample grids."""
+"""Tensor ↔ uint8 conversion and PNG sample grids (optionally with row and column labels)."""
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from ..io.atomic import atomic_path
 
@@ -52,43 +53,69 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, s
     save_image(make_grid(images, nrow), path, scale)
 
 
-def labelled_grid(rows: Sequence[torch.Tensor], labels: Sequence[str], title: str = "", scale: int = 1,
-                  pad: int = 1) -> np.ndarray:
-    """Rows of images ([N_i, C, H, W] each, [-1, 1] or uint8) as one HWC uint8 picture with a label left of
-    every row and an optional title line on top (PIL's built-in font)."""
-    from PIL import ImageDraw, ImageFont
+@functools.lru_cache(maxsize=8)
+def font(size: int = 13) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """Pillow's built-in font at ``size`` px (scalable since Pillow 10.1; the fixed bitmap font before)."""
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1
+        return ImageFont.load_default()
 
+
+def text_size(draw: ImageDraw.ImageDraw, text: str, fnt) -> tuple[int, int]:
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=fnt)
+    return right - left, bottom - top
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, fnt, width: int) -> str:
+    """``text`` shortened with an ellipsis until it is at most ``width`` pixels wide."""
+    if text_size(draw, text, fnt)[0] <= width:
+        return text
+    while len(text) > 1 and text_size(draw, text + "…", fnt)[0] > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def labelled_grid(rows: Sequence[torch.Tensor], labels: Sequence[str], title: str = "", scale: int = 1,
+                  pad: int = 1, col_labels: Sequence[str] = ()) -> np.ndarray:
+    """Rows of images ([N_i, C, H, W] each, [-1, 1] or uint8), enlarged ``scale`` times (nearest), as one HWC
+    uint8 picture: a label left of every row, optionally a label above every column (shortened with an
+    ellipsis when wider than its tile) and a title line on top. The one labelled-grid helper of the package."""
     if len(rows) != len(labels):
         raise ValueError(f"{len(rows)} rows but {len(labels)} labels")
-    font = ImageFont.load_default()
     n = max(len(r) for r in rows)
+    h, w = rows[0].shape[-2:]
+    fnt = font(int(min(16, max(11, h * scale // 5))))
     blocks = []
     for r in rows:
         img = Image.fromarray(make_grid(r, nrow=n, pad=pad))
         blocks.append(img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img)
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-
-    def size(text: str) -> tuple[int, int]:
-        x0, y0, x1, y1 = probe.textbbox((0, 0), text, font=font)
-        return x1 - x0, y1 - y0
-
-    label_w = max((size(t)[0] for t in labels), default=0) + 8
-    title_h = size(title)[1] + 8 if title else 0
+    line_h = text_size(probe, "Hg(y)", fnt)[1]
+    label_w = max((text_size(probe, t, fnt)[0] for t in labels), default=0) + 10 if any(labels) else 0
+    title_h = line_h + 10 if title else 0
+    cols_h = line_h + 8 if col_labels else 0
     width = label_w + max(b.width for b in blocks)
-    width = max(width, size(title)[0] + 8) if title else width
-    canvas = Image.new("RGB", (width, title_h + sum(b.height for b in blocks)), (255, 255, 255))
+    width = max(width, text_size(probe, title, fnt)[0] + 10) if title else width
+    canvas = Image.new("RGB", (width, title_h + cols_h + sum(b.height for b in blocks)), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
     if title:
-        draw.text((4, 4), title, fill=(0, 0, 0), font=font)
-    y = title_h
+        draw.text((5, 4), title, fill=(0, 0, 0), font=fnt)
+    for c, text in enumerate(col_labels[:n]):
+        text = _fit(draw, text, fnt, (w + pad) * scale - 2)
+        tw, _ = text_size(draw, text, fnt)
+        draw.text((label_w + (pad + c * (w + pad) + w / 2) * scale - tw / 2, title_h + 3), text, fill=(0, 0, 0),
+                  font=fnt)
+    y = title_h + cols_h
     for text, b in zip(labels, blocks):
         canvas.paste(b, (label_w, y))
-        draw.text((4, y + (b.height - size(text)[1]) // 2), text, fill=(0, 0, 0), font=font)
+        tw, th = text_size(draw, text, fnt)
+        draw.text((label_w - 5 - tw, y + (b.height - th) / 2 - 2), text, fill=(0, 0, 0), font=fnt)
         y += b.height
     return np.asarray(canvas)
 
 
 def save_labelled_grid(rows: Sequence[torch.Tensor], labels: Sequence[str], path: str | Path, title: str = "",
-                       scale: int = 1) -> None:
+                       scale: int = 1, col_labels: Sequence[str] = ()) -> None:
     """:func:`labelled_grid` written as a PNG."""
-    save_image(labelled_grid(rows, labels, title, scale), path)
+    save_image(labelled_grid(rows, labels, title, scale, col_labels=col_labels), path)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,14 +35,17 @@ class OverallProgress:
         self.names = list(plan)
         self.done = 0.0  # units of finished stages
         self.stage_name: str | None = None
+        self.failed: str | None = None  # the stage that raised, if one did
         self.stage_used = 0.0
         self.bar = tqdm(total=round(sum(plan.values())), desc=desc, disable=not enabled, dynamic_ncols=True,
                         smoothing=0.05, unit="u", bar_format="{desc} {percentage:3.0f}%|{bar}| "
                         "[{elapsed}<{remaining}]{postfix}")
 
     @contextmanager
-    def stage(self, name: str) -> Iterator["OverallProgress"]:
-        """Run one planned stage; its progress bars feed this display, and it counts as done at the end."""
+    def stage(self, name: str, log: str | Path | None = None) -> Iterator["OverallProgress"]:
+        """Run one planned stage; its progress bars feed this display, and it counts as done at the end.
+
+        A stage that raises leaves the bar where it stopped and says which stage it was (and ``log``)."""
         global _overall
         if name not in self.plan:
             raise KeyError(f"stage {name!r} is not in the plan {self.names}")
@@ -52,10 +56,19 @@ class OverallProgress:
         previous, _overall = _overall, self
         try:
             yield self
-        finally:
-            _overall = previous
+        except BaseException as exc:
+            how = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            self.failed = name
+            self.bar.set_description_str(f"[{i}/{len(self.names)}] {name} {how}")
+            self._show(self.done + self.stage_used)  # where it stopped: no credit for the unfinished stage
+            where = f"; its log: {log}" if log else ""
+            self.bar.write(f"stage {i}/{len(self.names)} ({name}) {how}{where}", file=sys.stderr)
+            raise
+        else:
             self.done += self.plan[name]
             self._show(self.done)
+        finally:
+            _overall = previous
             self.stage_name = None
 
     def child(self, total: int, initial: int = 0) -> "_StageBar":
