@@ -14,6 +14,6 @@ torch.set_num_threads(1)
 
 @pytest.fixture
 def tiny_stylegan_config():
-    from gandistill.teacher import StyleGAN2Config
+    from gandistill.teacher.presets import preset_model
 
-    return StyleGAN2Config(resolution=16, z_dim=16, w_dim=16, mapping_layers=2, channel_base=256, channel_max=16)
+    return preset_model("tiny")

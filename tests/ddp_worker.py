@@ -4,7 +4,7 @@ from pathlib import Path
 
 import torch
 
-from gandistill.teacher import StyleGAN2Config
+from gandistill.teacher.presets import preset_model
 from gandistill.teacher.train import train_teacher
 from gandistill.teacher.train_config import TeacherTrainConfig
 
@@ -13,8 +13,7 @@ torch.set_num_threads(1)
 cfg = TeacherTrainConfig(out=str(out / "run"), data="toyfaces", data_n=16, steps=3, batch=4, batch_gpu=1,
                          snap_every=100, grid_every=0, augment="ada", ada_interval=1, r1_interval=2, pl_weight=2.0,
                          pl_interval=2, progress=False,
-                         model=StyleGAN2Config(resolution=16, z_dim=16, w_dim=16, mapping_layers=2,
-                                               channel_base=256, channel_max=16))
+                         model=preset_model("tiny"))
 
 
 def dump(nets):

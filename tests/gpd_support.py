@@ -8,8 +8,9 @@ import torch
 from PIL import Image
 
 from gandistill.teacher import StyleGAN2Config, Teacher
+from gandistill.teacher.presets import PRESETS
 
-TINY = dict(resolution=16, z_dim=16, w_dim=16, mapping_layers=2, channel_base=256, channel_max=16)
+TINY = PRESETS["tiny"].model  # the shared tiny test config
 
 
 def make_teacher(path: Path, seed: int = 0) -> Path:

@@ -4,10 +4,11 @@ from __future__ import annotations
 import torch
 
 from gandistill.teacher import StyleGAN2Config, Teacher
+from gandistill.teacher.presets import preset_model
 
 
 def tiny_config() -> StyleGAN2Config:
-    return StyleGAN2Config(resolution=16, z_dim=16, w_dim=16, mapping_layers=2, channel_base=256, channel_max=16)
+    return preset_model("tiny")
 
 
 def tiny_teacher(seed: int = 0) -> Teacher:

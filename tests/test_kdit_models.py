@@ -160,7 +160,7 @@ def test_bad_files_give_clear_errors(tmp_path):
         load_pairs(root, "seg", 16)
     with pytest.raises(DataError, match="silent"):
         load_pairs(root, "audio", 16)
-    with pytest.raises(DataError, match="caption of photo/0.png is empty"):
+    with pytest.raises(DataError, match=r"caption \(\"text\"\) of photo/0.png is empty"):
         load_pairs(root, "text", 16)
     (root / "metadata.jsonl").write_text(row % 1 + "\n")
     with pytest.raises(DataError, match="sample rate 8000 Hz, expected 16000"):

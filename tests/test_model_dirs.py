@@ -8,8 +8,9 @@ from gandistill import __version__
 from gandistill.errors import CheckpointError
 from gandistill.io.pretrained import check_parent, model_hash
 from gandistill.teacher import Generator, StyleGAN2Config, Teacher
+from gandistill.teacher.presets import preset_model
 
-TINY = StyleGAN2Config(resolution=16, z_dim=16, w_dim=16, mapping_layers=2, channel_base=256, channel_max=16)
+TINY = preset_model("tiny")
 
 
 def test_version_hash_and_parent_check(tmp_path):

@@ -6,9 +6,10 @@ import torch
 from gandistill.errors import CheckpointError
 from gandistill.teacher import Discriminator, Generator, StyleGAN2Config, Teacher
 from gandistill.teacher.discriminator import minibatch_stddev
+from gandistill.teacher.presets import PRESETS
 from model_tester import ModelTesterMixin
 
-TINY = dict(resolution=16, z_dim=16, w_dim=16, mapping_layers=2, channel_base=256, channel_max=16)
+TINY = PRESETS["tiny"].model
 
 
 class TestGenerator(ModelTesterMixin):

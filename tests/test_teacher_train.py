@@ -15,9 +15,10 @@ from gandistill.cli.main import main as cli
 from gandistill.errors import CheckpointError, GandistillError
 from gandistill.io.state import list_states, load_state
 from gandistill.teacher import StyleGAN2Config, Teacher
+from gandistill.teacher.presets import preset_model
 from gandistill.teacher.train_config import TeacherTrainConfig
 
-TINY = StyleGAN2Config(resolution=16, z_dim=16, w_dim=16, mapping_layers=2, channel_base=256, channel_max=16)
+TINY = preset_model("tiny")
 
 
 def make_cfg(out, steps, **kw) -> TeacherTrainConfig:

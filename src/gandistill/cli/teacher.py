@@ -22,9 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     t = tsub.add_parser("train", help="train a StyleGAN2 teacher (resumable, multi-process via torchrun)",
                         formatter_class=argparse.RawDescriptionHelpFormatter,
                         description="Train a StyleGAN2 teacher on an image folder or the built-in toyfaces.\n\n"
-                        "  gandistill teacher train --data toyfaces --resolution 32 --steps 3000\n"
+                        "  gandistill teacher train --preset toy32 --data toyfaces --out runs/teacher32\n"
                         "  gandistill teacher train --out runs/teacher --resume latest\n"
                         "  torchrun --nproc_per_node=4 -m gandistill.cli.main teacher train --data DIR")
+    from ..teacher.presets import describe_presets, preset_names
+
+    t.add_argument("--preset", choices=preset_names(), metavar="NAME",
+                   help="start from a named size (options given here override it): " + describe_presets())
     t.add_argument("--config", type=Path, help="start from this config.json (options given here override it)")
     t.add_argument("--dry-run", action="store_true", help="validate the data, print the resolved config, exit")
     add_dataclass_args(t.add_argument_group("training"), TeacherTrainConfig)
@@ -67,8 +71,16 @@ def _train(args: argparse.Namespace) -> int:
     from ..teacher.train import train_teacher
     from ..teacher.train_config import TeacherTrainConfig
 
+    from ..errors import GandistillError
+    from ..teacher.presets import apply_preset
+
     base = None
-    if args.config:
+    if args.preset and (args.config or getattr(args, "resume", None)):
+        raise GandistillError("--preset starts a new run from a named size; with --config or --resume the run's "
+                              "recorded options are the starting point instead: drop --preset")
+    if args.preset:
+        base = apply_preset(args.preset)
+    elif args.config:
         base = load_config(TeacherTrainConfig, args.config)
     elif getattr(args, "resume", None):
         # A resumed run keeps its recorded options; only those given now override them.

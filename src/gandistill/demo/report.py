@@ -31,6 +31,10 @@ class Report:
         if text not in self.notes:
             self.notes.append(text)
 
+    def paragraph(self, text: str) -> None:
+        """A line of explanation in place, under the previous section."""
+        self.parts.append(f"<p>{html.escape(text)}</p>")
+
     def section(self, heading: str, figures: list[tuple[str, str]]) -> None:
         figs = "".join(f'<figure><img src="{html.escape(src)}" alt="{html.escape(cap)}">'
                        f"<figcaption>{html.escape(cap)}</figcaption></figure>" for src, cap in figures)

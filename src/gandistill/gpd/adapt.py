@@ -26,6 +26,7 @@ from ..errors import GandistillError
 from ..teacher import Generator, Teacher
 from ..teacher.augment import Augment
 from ..teacher.loss import g_nonsaturating
+from ..teacher.model import stylegan2_part
 from ..utils.dist import resolve_device
 from ..utils.images import save_grid, save_labelled_grid, to_float
 from ..utils.engine import d_step, run_loop
@@ -67,6 +68,7 @@ def freeze_parts(G: Generator, D, freeze_g: list[int], freeze_d: int) -> None:
 
 
 @torch.no_grad()
+@torch.no_grad()  # without it the 32 renders keep G's autograd graph: > 20 GB at 256 px (benchmarks/path256.py)
 def measure(G_T: Generator, G: Generator, ws: torch.Tensor, targets: torch.Tensor, features,
             grid_path: str | Path | None = None, title: str = "", n_grid: int = 8) -> dict[str, float]:
     """Adaptation measures on the latents ``ws``; optionally the labelled grid of the first ``n_grid``:
@@ -106,8 +108,8 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
     G = copy.deepcopy(G_T).train().requires_grad_(True)
     patch_res = (cfg.patch_res or default_patch_res(mcfg.resolution)) if cfg.cdc_anchor_every > 0 else None
     disc = build_adapt_discriminator(teacher, patch_res).to(device).train().requires_grad_(True)
-    freeze_g, freeze_d = resolve_freeze(G, disc.D, cfg)
-    freeze_parts(G, disc.D, freeze_g, freeze_d)
+    freeze_g, freeze_d = resolve_freeze(G, stylegan2_part(disc.D), cfg)
+    freeze_parts(G, stylegan2_part(disc.D), freeze_g, freeze_d)
     g_params = [p for p in G.parameters() if p.requires_grad]
     d_params = [p for p in disc.parameters() if p.requires_grad]
     opt_g = adam(g_params, cfg.lr_g, cfg.beta2, 0)

@@ -28,6 +28,7 @@ from ..errors import GandistillError
 from ..teacher import Teacher
 from ..teacher.discriminator import Discriminator
 from ..teacher.layers import EqualConv2d
+from ..teacher.projected_discriminator import ProjectedDiscriminator
 
 
 class AnchorRegion:
@@ -105,7 +106,11 @@ def build_adapt_discriminator(teacher: Teacher, patch_res: int | None) -> TwoLev
     """The one place that turns the teacher's D into the adaptation discriminator (a trainable copy, with a
     patch head when ``patch_res`` is given). Other teacher D architectures plug in here."""
     D = teacher.D
+    if isinstance(D, ProjectedDiscriminator):
+        # Its heads already judge patches at four scales and its pixel D the whole image, so it adapts as it
+        # is, without the anchor-region switch (docs/gpd.md).
+        return TwoLevelDiscriminator(copy.deepcopy(D), None)
     if not isinstance(D, Discriminator):
-        raise GandistillError(f"gpd adapt supports the StyleGAN2 discriminator; this teacher's D is a "
-                              f"{type(D).__name__} (add its adaptation discriminator in gpd/anchor_region.py)")
+        raise GandistillError(f"gpd adapt supports the StyleGAN2 and projected discriminators; this teacher's D "
+                              f"is a {type(D).__name__} (add its adaptation discriminator in gpd/anchor_region.py)")
     return TwoLevelDiscriminator(copy.deepcopy(D), patch_res)

@@ -11,6 +11,10 @@ import torch.nn.functional as F
 from ..teacher.config import StyleGAN2Config
 from ..teacher.discriminator import Discriminator, DiscriminatorBlock
 from ..teacher.layers import EqualConv2d
+from ..teacher.model import stylegan2_part
+from ..teacher.projected_discriminator import ProjectedDiscriminator
+
+
 
 
 class DTrunk(nn.Module):
@@ -32,7 +36,8 @@ class DTrunk(nn.Module):
         self.out_channels = cfg.ch(4)
 
     @torch.no_grad()
-    def load_from_discriminator(self, D: Discriminator) -> None:
+    def load_from_discriminator(self, D: Discriminator | ProjectedDiscriminator) -> None:
+        D = stylegan2_part(D)
         if self.in_channels == D.config.img_channels:
             self.fromrgb.load_state_dict(D.fromrgb.state_dict())
         self.blocks.load_state_dict(D.blocks.state_dict())
@@ -47,6 +52,17 @@ class DTrunk(nn.Module):
             x = block(x)
             feats[res // 2] = x
         return feats
+
+
+class ProjectedTrunk(nn.Module):
+    """A frozen copy of a projected D whose forward is its ``trunk`` (``{res: projected features}``)."""
+
+    def __init__(self, D: ProjectedDiscriminator):
+        super().__init__()
+        self.D = copy.deepcopy(D).requires_grad_(False)
+
+    def forward(self, img: torch.Tensor) -> dict[int, torch.Tensor]:
+        return self.D.trunk(img)
 
 
 class WsHead(nn.Module):
@@ -88,9 +104,9 @@ class ProjectionDiscriminator(nn.Module):
             nn.init.zeros_(self.embed.weight)
 
     @classmethod
-    def from_teacher(cls, D_T: Discriminator, c_dim: int = 0) -> "ProjectionDiscriminator":
+    def from_teacher(cls, D_T: Discriminator | ProjectedDiscriminator, c_dim: int = 0) -> "ProjectionDiscriminator":
         d = cls(D_T.config, c_dim)
-        d.D.load_state_dict(D_T.state_dict())
+        d.D.load_state_dict(stylegan2_part(D_T).state_dict())
         return d
 
     def forward(self, img: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
@@ -103,12 +119,16 @@ class ProjectionDiscriminator(nn.Module):
 class TrunkPerceptual(nn.Module):
     """Perceptual distance on the frozen teacher discriminator trunk (ours: the only fixed
     feature extractor guaranteed offline). LPIPS-style: channel-normalised features, squared
-    difference, averaged over positions, summed over resolutions."""
+    difference, averaged over positions, summed over resolutions. A projected D_T gives its projected
+    ImageNet features instead."""
 
-    def __init__(self, D_T: Discriminator):
+    def __init__(self, D_T: Discriminator | ProjectedDiscriminator):
         super().__init__()
-        self.trunk = DTrunk(D_T.config)
-        self.trunk.load_from_discriminator(D_T)
+        if isinstance(D_T, ProjectedDiscriminator):
+            self.trunk = ProjectedTrunk(D_T)
+        else:
+            self.trunk = DTrunk(D_T.config)
+            self.trunk.load_from_discriminator(D_T)
         self.requires_grad_(False).eval()
 
     def train(self, mode: bool = True) -> "TrunkPerceptual":

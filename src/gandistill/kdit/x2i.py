@@ -22,17 +22,23 @@ from ..teacher.layers import NoiseMode
 from ..teacher.model import Teacher
 from .config import X2IConfig
 from .modality import AudioEncoder, TextHead
-from .nets import DTrunk
+from ..teacher.projected_discriminator import PROJ_CHANNELS, ProjectedDiscriminator
+from .nets import DTrunk, ProjectedTrunk
 
 
 class SemanticEncoder(nn.Module):
     """S_E: frozen D_T trunk; c = mean over the 4×4 positions of the last trunk features, standardised
-    with per-dimension statistics of teacher samples (``c_mean``/``c_std``, set by ``set_statistics``)."""
+    with per-dimension statistics of teacher samples (``c_mean``/``c_std``, set by ``set_statistics``).
+    With a projected D_T, the trunk is that D's frozen projected ImageNet features (coarsest level)."""
 
     def __init__(self, cfg: X2IConfig):
         super().__init__()
-        self.trunk = DTrunk(cfg.teacher)
-        self.c_dim = self.trunk.out_channels
+        if cfg.teacher.d_arch == "projected":
+            self.trunk = ProjectedTrunk(ProjectedDiscriminator(cfg.teacher))
+            self.c_dim = PROJ_CHANNELS[-1]
+        else:
+            self.trunk = DTrunk(cfg.teacher)
+            self.c_dim = self.trunk.out_channels
         self.register_buffer("c_mean", torch.zeros(self.c_dim))
         self.register_buffer("c_std", torch.ones(self.c_dim))
         self.requires_grad_(False)
@@ -50,7 +56,8 @@ class SemanticEncoder(nn.Module):
         return super().train(False)
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
-        return (self.trunk(img)[4].mean(dim=(2, 3)) - self.c_mean) / self.c_std
+        feats = self.trunk(img)
+        return (feats[min(feats)].mean(dim=(2, 3)) - self.c_mean) / self.c_std
 
 
 class ConditionalMapping(nn.Module):
@@ -100,7 +107,10 @@ class X2IStudent(PretrainedMixin, nn.Module):
     @torch.no_grad()
     def load_teacher(self, teacher: Teacher, n_stats: int = 512, seed: int = 0) -> None:
         """Copy D_T into S_E, G_T's synthesis and w_avg; standardise c on ``n_stats`` teacher samples."""
-        self.S_E.trunk.load_from_discriminator(teacher.D)
+        if isinstance(teacher.D, ProjectedDiscriminator):
+            self.S_E.trunk.D.load_state_dict(teacher.D.state_dict())
+        else:
+            self.S_E.trunk.load_from_discriminator(teacher.D)
         self.mapping.w_avg.copy_(teacher.G.mapping.w_avg)
         self.synthesis.load_state_dict(teacher.G.synthesis.state_dict())
         gen = torch.Generator().manual_seed(seed)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 from ..config import field
 
@@ -21,6 +22,13 @@ class StyleGAN2Config:
     mapping_lr_mul: float = field(0.01, help="learning-rate multiplier of the mapping network")
     mbstd_group: int = field(4, help="minibatch-stddev group size in the discriminator")
     blur_kernel: list[int] = field([1, 3, 3, 1], help="comma-separated FIR taps for up/down-sampling")
+    d_arch: Literal["stylegan2", "projected"] = field(
+        "stylegan2", help="discriminator: stylegan2 (residual, trained from scratch) or projected (frozen ImageNet "
+                          "EfficientNet-Lite0 features + small trained heads; converges in far fewer images)")
+    d_proj_weight: float = field(0.5, help="projected D: share of the projected heads in the loss; the StyleGAN2 "
+                                           "pixel discriminator beside them has the rest")
+    d_feature_res: int | None = field(None, help="projected D: images are resized to this size before the feature "
+                                                 "network (default: 4×resolution, 64…224)")
 
     def __post_init__(self) -> None:
         log2 = math.log2(self.resolution) if self.resolution > 0 else -1
@@ -33,10 +41,18 @@ class StyleGAN2Config:
             missing = [r for r in self.resolutions if r not in self.channels]
             if missing:
                 raise ValueError(f"channels table lacks resolutions {missing}")
+        if not 0 < self.d_proj_weight <= 1:
+            raise ValueError(f"d_proj_weight must be in (0, 1], got {self.d_proj_weight}")
+        if self.d_feature_res is not None and not 32 <= self.d_feature_res <= 512:
+            raise ValueError(f"d_feature_res must be in 32…512, got {self.d_feature_res}")
         zero = [r for r in self.resolutions if self.ch(r) < 1]
         if zero:
             raise ValueError(f"no channels left at resolutions {zero}: raise channel_base "
                              f"(now {self.channel_base}) to at least {self.resolution}")
+
+    @property
+    def projected_feature_res(self) -> int:
+        return self.d_feature_res or min(224, max(64, 4 * self.resolution))
 
     @property
     def log2_res(self) -> int:

@@ -32,11 +32,10 @@ from ..utils.training import adam as _adam
 from ..utils.training import (config_record, divergence_error, learning_rates, nonfinite_stats, prepare_run_dir,
                               restore_learning_rates)
 from .augment import Augment
-from .discriminator import Discriminator
 from .generator import Generator
 from .health import DiscriminatorWatch
 from .loss import d_logistic, g_nonsaturating, path_length, r1_penalty
-from .model import Teacher
+from .model import Teacher, make_discriminator
 from .train_config import TeacherTrainConfig
 from .train_data import load_training_images
 
@@ -99,7 +98,10 @@ def train_teacher(cfg: TeacherTrainConfig, dry_run: bool = False,
 
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     G = Generator(mcfg).to(device).train()
-    D = Discriminator(mcfg).to(device).train()
+    D = make_discriminator(mcfg)
+    if mcfg.d_arch == "projected" and not (cfg.init_from or cfg.resume):
+        D.load_backbone()
+    D = D.to(device).train()
     aug = Augment(cfg.augment, cfg.diffaug_policy, target=cfg.ada_target, speed_kimg=cfg.ada_kimg).to(device)
     if cfg.init_from:
         src = Teacher.from_pretrained(cfg.init_from)
