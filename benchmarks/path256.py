@@ -5,7 +5,8 @@ before anyone pays for a GPU.
 
 Stages, each its own process (so peak RSS is per stage): a random-init teacher of the preset exported to a
 rosinality .pt → ``teacher import`` → ``gpd adapt`` → ``gpd anchors`` → ``gpd distill`` → ``translate`` (GPD)
-→ ``kdit distill`` → ``translate`` (KDIT). Data: toyfaces at 256 px (4 targets / pairs, 2 inputs).
+→ ``kdit distill`` → ``translate`` (KDIT). Data: toyfaces at 256 px (4 targets / pairs, 2 inputs). Re-running the same command skips the stages that
+finished (their rows are kept in ``<work>/logs/<stage>.json``).
 """
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ _WRAP = ("import atexit, resource, sys; out = sys.argv.pop(1); "
 
 
 def _stage(name: str, args: list[str], steps: int | None, log: Path) -> dict:
+    done = log / f"{name}.json"
+    if done.is_file():  # finished in an earlier run of this script: keep its row
+        return json.loads(done.read_text())
     rss_file = log / f"{name}.maxrss"
     t0 = time.perf_counter()
     with open(log / f"{name}.log", "w") as fh:
@@ -35,6 +39,8 @@ def _stage(name: str, args: list[str], steps: int | None, log: Path) -> dict:
     if steps:
         row["s_per_step"] = round(wall / steps, 1)  # includes start-up; see wall_s
     print(json.dumps(row), flush=True)
+    if not rc:
+        done.write_text(json.dumps(row))
     if rc:
         raise SystemExit(f"stage {name} failed; see {log / (name + '.log')}")
     return row
@@ -60,9 +66,11 @@ def main() -> None:
 
     cfg = preset_model(args.preset)
     torch.manual_seed(0)
-    export_rosinality(Teacher(cfg), work / "random.pt")
     res = cfg.resolution
-    generate_toyfaces(work / "toy", n=6, res=res, seed=0, progress=False, workers=1)
+    if not (work / "random.pt").is_file():
+        export_rosinality(Teacher(cfg), work / "random.pt")
+    if not (work / "toy").is_dir():
+        generate_toyfaces(work / "toy", n=6, res=res, seed=0, progress=False, workers=1)
     pairs = work / "pairs"
     for sub, dom in (("A", "photo"), ("B", "sketch")):
         (pairs / sub).mkdir(parents=True, exist_ok=True)
@@ -84,7 +92,7 @@ def main() -> None:
         _stage("gpd_anchors", ["gpd", "anchors", "--adapted", str(work / "adapt" / "model"), "--data", str(pairs),
                                "--steps", n, *common], args.steps, work / "logs"),
         _stage("gpd_distill", ["gpd", "distill", "--adapted", str(work / "adapt" / "model"), "--anchors",
-                               str(work / "adapt" / "model" / "anchors.safetensors"), "--out", str(work / "student"),
+                               str(work / "adapt" / "anchors.safetensors"), "--out", str(work / "student"),
                                "--steps", n, "--batch", "2", "--gen-batch", "2", "--grid-every", "0",
                                "--no-progress", *common], args.steps, work / "logs"),
         _stage("gpd_translate", ["translate", "--model", str(work / "student" / "model"), "--input", str(inputs),

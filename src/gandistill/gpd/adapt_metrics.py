@@ -26,7 +26,9 @@ def flat_features(phi: Callable[[torch.Tensor], Sequence[torch.Tensor]]) -> Feat
     """[N, F] from a multi-level extractor: each level flattened and scaled by 1/√size, so every level
     weighs the same in a Euclidean distance."""
     def features(img: torch.Tensor) -> torch.Tensor:
-        return torch.cat([f.flatten(1) / f[0].numel() ** 0.5 for f in phi(img)], dim=1)
+        # Pooled to ≤ 8×8 first: full-resolution maps made [N, F] ~10⁷ wide and the measures took 20 GB at 256 px.
+        pooled = [F.adaptive_avg_pool2d(f, min(8, f.shape[-1])) if f.ndim == 4 else f for f in phi(img)]
+        return torch.cat([f.flatten(1) / f[0].numel() ** 0.5 for f in pooled], dim=1)
     return features
 
 
