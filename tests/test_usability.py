@@ -98,15 +98,12 @@ def test_readme_python_snippet_runs_without_gradients(tmp_path, monkeypatch):
 def test_cli_prints_warnings_as_one_line(capsys, monkeypatch):
     from gandistill.cli.main import main
 
-    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # restored after the test
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)  # restored after the test
     with pytest.raises(SystemExit):
         main(["--version"])
     capsys.readouterr()
-    with warnings.catch_warnings():
-        warnings.simplefilter("always")
-        warnings.warn("projection is poor", UserWarning)
-    err = capsys.readouterr().err
-    assert err == "warning: projection is poor\n"
+    # Python prints a shown warning as formatwarning(...) on stderr: one line, no source line.
+    assert warnings.formatwarning("projection is poor", UserWarning, "lib.py", 7) == "warning: projection is poor\n"
 
 
 # ---------------------------------------------------------------------------------------------- text

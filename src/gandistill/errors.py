@@ -27,7 +27,8 @@ class GandistillWarning(UserWarning):
 
 
 def one_line_warnings() -> None:
-    """Make ``warnings`` print a GandistillWarning as one ``warning: ...`` line (others unchanged); the CLI calls it."""
+    """Make ``warnings`` print every warning as one ``warning: ...`` line; the CLI calls it. Only the format
+    changes (not ``showwarning``), so ``catch_warnings(record=True)`` and ``pytest.warns`` keep working."""
     import warnings
 
     previous = warnings.formatwarning
@@ -35,9 +36,7 @@ def one_line_warnings() -> None:
         return
 
     def fmt(message, category, filename, lineno, line=None) -> str:
-        if issubclass(category, GandistillWarning):
-            return f"warning: {message}\n"
-        return previous(message, category, filename, lineno, line)
+        return f"warning: {message}\n"
 
     fmt._gandistill = True  # type: ignore[attr-defined]
     warnings.formatwarning = fmt

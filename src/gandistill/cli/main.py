@@ -9,7 +9,6 @@ import argparse
 import errno
 import importlib
 import sys
-import warnings
 from pathlib import Path
 
 from .. import __version__
@@ -70,16 +69,10 @@ def describe_os_error(exc: OSError, args: argparse.Namespace | None = None) -> s
     where = str(path) if path is not None else "a file"
     fix = _FIXES.get(exc.errno or -1, "check the path and its disk")
     return f"cannot use {where}: {exc.strerror or exc}; {fix}"
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    # CLI users get the message, not the library source line Python prints by default
-    print(f"warning: {message}", file=file or sys.stderr)
-
-
 def main(argv: list[str] | None = None) -> int:
-    warnings.showwarning = _one_line_warning
+    one_line_warnings()  # CLI users get the message, not the library source line Python prints by default
     parser = build_parser()
     args = parser.parse_args(argv)
-    one_line_warnings()
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
