@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import pytest
 import torch
@@ -109,13 +110,16 @@ def test_anchors_and_route_take_no_progress(setup, capfd):
     root, _, pairs, adapted = setup
     out = root / "cli-anchors.safetensors"
     common = ["--steps", "3", "--device", "cpu"]
-    assert main(["gpd", "anchors", "--adapted", str(adapted), "--data", str(pairs), "--out", str(out),
-                 "--no-progress", *common]) == 0
-    assert main(["gpd", "route", "--adapted", str(adapted), "--input", str(pairs / "A"),
-                 "--output", str(root / "route"), "--no-progress", *common]) == 0
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        assert main(["gpd", "anchors", "--adapted", str(adapted), "--data", str(pairs), "--out", str(out),
+                     "--no-progress", *common]) == 0
+        assert main(["gpd", "route", "--adapted", str(adapted), "--input", str(pairs / "A"),
+                     "--output", str(root / "route"), "--no-progress", *common]) == 0
     err = capfd.readouterr().err
     assert not re.search(r"\d+%\|", err), err  # no tqdm bar in what goes to a log file
-    assert "warning: projection is poor" in err and "warnings.warn" not in err  # one-line warnings, no source
+    shown = [warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in rec]
+    assert any(line.startswith("warning: projection is poor") and line.count("\n") == 1 for line in shown), shown
     assert out.is_file() and len(list((root / "route").glob("*.png"))) == 3
     main(["gpd", "route", "--adapted", str(adapted), "--input", str(pairs / "A"), "--output", str(root / "r2"),
           *common])
