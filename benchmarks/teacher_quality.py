@@ -30,6 +30,7 @@ ARM_OPTIONS = {  # the only difference between the arms is the discriminator
     "projected64": ["--d-arch", "projected", "--d-feature-res", "64"],  # cheaper: 2 × at 32 px
     "projected224": ["--d-arch", "projected", "--d-feature-res", "224"],  # Projected GANs' own choice
     "projected-w0.1": ["--d-arch", "projected", "--d-proj-weight", "0.1"],  # the pixel D leads
+    "projected-blur1": ["--d-arch", "projected", "--d-proj-blur", "1"],  # no pixel-level gradient from the features
 }
 
 

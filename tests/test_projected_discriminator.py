@@ -156,3 +156,24 @@ def test_kdit_and_gpd_run_from_a_projected_teacher(tmp_path):
                                            steps=2, batch=2, gen_batch=2, channels=4, max_channels=8, depth=3,
                                            d_channels=4, d_layers=2, grid_every=0, progress=False, device="cpu"))
     assert (student / "model.safetensors").is_file()
+
+
+def _high_frequency_share(g: torch.Tensor) -> float:
+    """Share of a gradient's spectral energy above a quarter cycle per pixel (detail of 1–4 pixels)."""
+    power = torch.fft.fft2(g).abs().square()
+    f = torch.fft.fftfreq(g.shape[-1]).abs()
+    high = (f.view(-1, 1) > 0.25) | (f.view(1, -1) > 0.25)
+    return float(power[..., high].sum() / power.sum())
+
+
+@needs_weights
+def test_projected_blur_takes_pixel_level_detail_out_of_the_features_gradient():
+    shares = {}
+    for sigma in (0.0, 1.5):
+        torch.manual_seed(0)
+        D = make_discriminator(tiny_projected(d_proj_blur=sigma)).load_backbone()
+        img = torch.randn(2, 3, 16, 16, requires_grad=True)
+        proj = torch.cat([h(f) for h, f in zip(D.heads, D.features(img))], dim=1)
+        (g,) = torch.autograd.grad(proj.sum(), img)
+        shares[sigma] = _high_frequency_share(g)
+    assert shares[1.5] < 0.5 * shares[0.0], shares

@@ -27,6 +27,8 @@ class StyleGAN2Config:
                           "EfficientNet-Lite0 features + small trained heads; converges in far fewer images)")
     d_proj_weight: float = field(0.5, help="projected D: share of the projected heads in the loss; the StyleGAN2 "
                                            "pixel discriminator beside them has the rest")
+    d_proj_blur: float = field(0.0, help="projected D: Gaussian blur σ (pixels of the image) before the feature "
+                                         "network, so its gradient carries no pixel-level detail (0 = off)")
     d_feature_res: int | None = field(None, help="projected D: images are resized to this size before the feature "
                                                  "network (default: 4×resolution, 64…224)")
 
@@ -41,6 +43,8 @@ class StyleGAN2Config:
             missing = [r for r in self.resolutions if r not in self.channels]
             if missing:
                 raise ValueError(f"channels table lacks resolutions {missing}")
+        if not 0 <= self.d_proj_blur <= 8:
+            raise ValueError(f"d_proj_blur must be in 0…8, got {self.d_proj_blur}")
         if not 0 < self.d_proj_weight <= 1:
             raise ValueError(f"d_proj_weight must be in (0, 1], got {self.d_proj_weight}")
         if self.d_feature_res is not None and not 32 <= self.d_feature_res <= 512:

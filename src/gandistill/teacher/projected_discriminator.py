@@ -63,6 +63,20 @@ def _fold_batchnorm(net: EfficientNetLite0) -> nn.ModuleList:
     return layers
 
 
+def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur (reflect padding); identity for σ = 0."""
+    if sigma <= 0:
+        return x
+    r = max(1, int(3 * sigma + 0.5))
+    t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
+    k = torch.exp(-t.square() / (2 * sigma ** 2))
+    k = k / k.sum()
+    c = x.shape[1]
+    x = F.pad(x, (r, r, r, r), mode="reflect")
+    x = F.conv2d(x, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
 class _Residual(nn.Module):
     def __init__(self, body: nn.Module, skip: bool):
         super().__init__()
@@ -131,7 +145,7 @@ class ProjectedDiscriminator(PretrainedMixin, nn.Module):
         """Projected multi-scale features (CCM + top-down CSM), finest first."""
         # Clamped: out-of-range colours must not buy realism from the frozen features (the generator drifted
         # to saturated colours without it); the pixel D sees the raw values and pulls them back.
-        x = lite_input(img.clamp(-1, 1))
+        x = lite_input(_gaussian_blur(img.clamp(-1, 1), self.config.d_proj_blur))
         if x.shape[-1] != self.feature_res:
             x = F.interpolate(x, size=(self.feature_res, self.feature_res), mode="bilinear", align_corners=False,
                               antialias=x.shape[-1] > self.feature_res)
