@@ -34,10 +34,16 @@ ARM_OPTIONS = {  # the only difference between the arms is the discriminator
 }
 
 
-def _features(images, inception):
-    from gandistill.metrics.images import quantize
+def _scores(real, fake) -> dict:
+    """FID, KID and precision/recall of two Inception feature sets (the evaluation points and the floor)."""
+    from gandistill.metrics.fid import fid_from_features
+    from gandistill.metrics.kid import kid_from_features
+    from gandistill.metrics.precision_recall import precision_recall
 
-    return inception(quantize(images) if images.dtype != __import__("torch").uint8 else images)
+    kid = kid_from_features(real, fake, num_subsets=100, max_subset_size=min(len(real), len(fake)) // 2)
+    pr = precision_recall(real, fake)
+    return {"fid": fid_from_features(real, fake), "kid": kid.mean, "kid_std": kid.std,
+            "precision": pr.precision, "recall": pr.recall}
 
 
 def _real_features(data: str, resolution: int, inception, work: Path):
@@ -57,9 +63,7 @@ def _real_features(data: str, resolution: int, inception, work: Path):
 def _evaluate(model_dir: Path, real, inception, n_fake: int, grid_path: Path) -> dict:
     import torch
 
-    from gandistill.metrics.fid import fid_from_features
-    from gandistill.metrics.kid import kid_from_features
-    from gandistill.metrics.precision_recall import precision_recall
+    from gandistill.metrics.images import quantize
     from gandistill.teacher import Generator
     from gandistill.utils.images import save_grid
 
@@ -72,11 +76,7 @@ def _evaluate(model_dir: Path, real, inception, n_fake: int, grid_path: Path) ->
             imgs.append(G(z, noise_mode="const").clamp(-1, 1))
     imgs = torch.cat(imgs)
     save_grid(imgs[:64], grid_path, nrow=8)
-    fake = _features(imgs, inception)
-    kid = kid_from_features(real, fake, num_subsets=100, max_subset_size=min(len(real), len(fake)) // 2)
-    pr = precision_recall(real, fake)
-    return {"fid": fid_from_features(real, fake), "kid": kid.mean, "kid_std": kid.std,
-            "precision": pr.precision, "recall": pr.recall}
+    return _scores(real, inception(quantize(imgs)))
 
 
 def run_arm(args: argparse.Namespace) -> None:
@@ -132,23 +132,17 @@ def run_arm(args: argparse.Namespace) -> None:
 
 
 def floor(args: argparse.Namespace) -> dict:
-    """Real-vs-real FID/KID of two random halves of the data."""
+    """Real-vs-real scores of two random halves of the data."""
     import torch
 
-    from gandistill.metrics.fid import fid_from_features
-    from gandistill.metrics.kid import kid_from_features
     from gandistill.metrics.inception import InceptionFeatures
-    from gandistill.metrics.precision_recall import precision_recall
 
     torch.set_num_threads(args.threads)
     work = Path(args.work)
     real = _real_features(args.data, args.resolution, InceptionFeatures(batch_size=50), work)
     perm = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))
     a, b = real[perm[: len(real) // 2]], real[perm[len(real) // 2:]]
-    kid = kid_from_features(a, b, num_subsets=100, max_subset_size=min(len(a), len(b)) // 2)
-    pr = precision_recall(a, b)
-    return {"fid_half_vs_half": fid_from_features(a, b), "kid_half_vs_half": kid.mean,
-            "precision": pr.precision, "recall": pr.recall, "sizes": [len(a), len(b)]}
+    return {**{f"{k}_half_vs_half": v for k, v in _scores(a, b).items()}, "sizes": [len(a), len(b)]}
 
 
 def main() -> None:
