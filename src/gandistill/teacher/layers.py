@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .ops import SQRT2, fir_filter, make_fir_kernel, upsample2x
+from .ops import SQRT2, conv1x1, fir_filter, is_channels_last, make_fir_kernel, upsample2x
 
 NoiseMode = Literal["random", "const", "none"]
 
@@ -29,7 +29,7 @@ class EqualLinear(nn.Module):
         gain = SQRT2 if self.activate else 1.0  # lrelu gain folded into weight and bias
         bias = self.bias * (self.lr_mul * gain) if self.bias is not None else None
         x = F.linear(x, self.weight * (self.scale * gain), bias)
-        return F.leaky_relu(x, 0.2) if self.activate else x
+        return F.leaky_relu(x, 0.2, inplace=True) if self.activate else x
 
 
 class EqualConv2d(nn.Module):
@@ -48,6 +48,7 @@ class EqualConv2d(nn.Module):
         self.scale = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
         self.activate = activate
         self.out_gain = 1.0
+        self.kernel_size = kernel_size
         self.down = down
         self.padding = 0 if down else kernel_size // 2
         if down:
@@ -56,12 +57,19 @@ class EqualConv2d(nn.Module):
             self.blur_pad = ((p + 1) // 2, p // 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.down:
-            x = fir_filter(x, self.blur, self.blur_pad)
         gain = self.out_gain * (SQRT2 if self.activate else 1.0)
         bias = self.bias * gain if self.bias is not None else None
-        x = F.conv2d(x, self.weight * (self.scale * gain), bias, stride=2 if self.down else 1, padding=self.padding)
-        return F.leaky_relu(x, 0.2) if self.activate else x
+        weight = self.weight * (self.scale * gain)
+        if self.kernel_size == 1:
+            if self.down:  # a 1×1 conv keeps every other pixel: filter only those (¼ of the blur's work)
+                x = fir_filter(x, self.blur, self.blur_pad, stride=2)
+            x = conv1x1(x, weight.flatten(1), bias)
+        else:
+            if self.down:
+                x = fir_filter(x, self.blur, self.blur_pad)
+            x = F.conv2d(x, weight, bias, stride=2 if self.down else 1, padding=self.padding)
+        # in place: neither the conv nor the matmul keeps its output for the backward pass
+        return F.leaky_relu(x, 0.2, inplace=True) if self.activate else x
 
 
 class ModulatedConv2d(nn.Module):
@@ -78,33 +86,63 @@ class ModulatedConv2d(nn.Module):
         self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)
         self.scale = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
         self.demodulate = demodulate
+        self.kernel_size = kernel_size
         self.up = up
         self.padding = kernel_size // 2
         if up:
             # Gain 4 compensates for the zeros inserted by the stride-2 transposed conv.
             self.register_buffer("blur", make_fir_kernel(blur_kernel, gain=4.0), persistent=False)
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, add: torch.Tensor | None = None,
-                gain: float = 1.0) -> torch.Tensor:
-        """conv(x · s) · d · gain + add (``add`` broadcast: noise and bias, fused into one pass)."""
+    def forward(self, x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None,
+                noise: torch.Tensor | None = None, gain: float = 1.0) -> torch.Tensor:
+        """conv(x · s) · d · gain + bias + noise (``bias`` per channel [C], ``noise`` [N or 1, 1, H, W]).
+
+        The output keeps x's memory format: the per-channel bias goes in first (as an addcmul with the
+        demodulation, or inside the conv) and the one-channel noise is added in place, so no full-size
+        [1, C, H, W] tensor is built (it would turn a channels-last result back into NCHW).
+        """
         s = self.affine(w)
         weight = self.weight * self.scale
-        x = x * s.view(s.shape[0], -1, 1, 1).to(x.dtype)
-        if self.up:
-            x = F.conv_transpose2d(x, weight.transpose(0, 1), stride=2)
-            x = fir_filter(x, self.blur, (1, 1))
-        elif not self.demodulate and add is not None and add.shape[0] == 1 and add[0].numel() == add.shape[1]:
-            # a per-channel add (toRGB bias) goes into the conv itself
-            return F.conv2d(x, weight * gain, add.reshape(-1).to(x.dtype), padding=self.padding)
+        if self.kernel_size == 1 and not self.up:
+            x = self._forward_1x1(x, s, weight.flatten(1), bias, gain)
         else:
-            x = F.conv2d(x, weight * gain if not self.demodulate else weight, padding=self.padding)
+            x = x * s.view(s.shape[0], -1, 1, 1).to(x.dtype)
+            if self.up:
+                x = F.conv_transpose2d(x, weight.transpose(0, 1), stride=2)
+                x = fir_filter(x, self.blur, (1, 1))
+            else:
+                x = F.conv2d(x, weight * gain if not self.demodulate else weight, padding=self.padding)
+            b = bias.to(x.dtype).view(1, -1, 1, 1) if bias is not None else None
+            if self.demodulate:
+                d = torch.rsqrt(s.square() @ weight.square().sum(dim=(2, 3)).t() + 1e-8) * gain
+                d = d.view(d.shape[0], -1, 1, 1).to(x.dtype)
+                x = x * d if b is None else torch.addcmul(b, x, d)
+            else:
+                if self.up and gain != 1.0:
+                    x = x * gain
+                if b is not None:
+                    x = x + b
+        # in place on a fresh tensor: no op above keeps its output for the backward pass
+        return x if noise is None else x.add_(noise.to(x.dtype))
+
+    def _forward_1x1(self, x: torch.Tensor, s: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                     gain: float) -> torch.Tensor:
+        """1×1 modulated conv as one batched matmul with per-sample [out, in] weights: the style scales
+        the small weight instead of the image (no full-size x · s pass); layout is kept."""
+        n, c, h, wd = x.shape
+        wn = weight[None] * s[:, None, :]  # [N, out, in]
         if self.demodulate:
-            d = torch.rsqrt(s.square() @ weight.square().sum(dim=(2, 3)).t() + 1e-8) * gain
-            d = d.view(d.shape[0], -1, 1, 1).to(x.dtype)
-            return x * d if add is None else torch.addcmul(add.to(x.dtype), x, d)
-        if self.up and gain != 1.0:
-            x = x * gain
-        return x if add is None else x + add
+            wn = wn * torch.rsqrt(wn.square().sum(dim=2, keepdim=True) + 1e-8)
+        wn = (wn * gain).to(x.dtype)
+        o = wn.shape[1]
+        if is_channels_last(x):  # [N, H·W, C] @ [N, C, out] → channels-last [N, out, H, W]
+            xm = x.permute(0, 2, 3, 1).reshape(n, h * wd, c)
+            y = torch.bmm(xm, wn.transpose(1, 2)) if bias is None else \
+                torch.baddbmm(bias.to(x.dtype).view(1, 1, o), xm, wn.transpose(1, 2))
+            return y.view(n, h, wd, o).permute(0, 3, 1, 2)
+        xm = x.reshape(n, c, h * wd)  # [N, out, in] @ [N, C, H·W]
+        y = torch.bmm(wn, xm) if bias is None else torch.baddbmm(bias.to(x.dtype).view(1, o, 1), wn, xm)
+        return y.view(n, o, h, wd)
 
 
 class StyledConv(nn.Module):
@@ -121,19 +159,17 @@ class StyledConv(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: NoiseMode = "random") -> torch.Tensor:
         # lrelu(conv·d + noise·strength + bias)·√2 = lrelu(conv·(√2 d) + √2 (noise·strength + bias)):
-        # the gain goes into the small tensors and demodulation, noise and bias into one addcmul.
-        bias = (self.bias * SQRT2).view(1, -1, 1, 1)
+        # the gain goes into the small tensors; demodulation and bias are one addcmul, noise one in-place add.
         if noise_mode == "random":
             r = self.resolution  # the conv's output size
-            noise = torch.randn(x.shape[0], 1, r, r, device=x.device, dtype=x.dtype)
-            add = noise * (self.noise_strength * SQRT2) + bias
+            noise = torch.randn(x.shape[0], 1, r, r, device=x.device, dtype=x.dtype) * (self.noise_strength * SQRT2)
         elif noise_mode == "const":
-            add = self.noise_const * (self.noise_strength * SQRT2) + bias
+            noise = self.noise_const * (self.noise_strength * SQRT2)
         elif noise_mode == "none":
-            add = bias
+            noise = None
         else:
             raise ValueError(f"noise_mode must be 'random', 'const' or 'none', got {noise_mode!r}")
-        return F.leaky_relu(self.conv(x, w, add, gain=SQRT2), 0.2)
+        return F.leaky_relu(self.conv(x, w, self.bias * SQRT2, noise, gain=SQRT2), 0.2, inplace=True)
 
 
 class ToRGB(nn.Module):
@@ -146,7 +182,7 @@ class ToRGB(nn.Module):
         self.register_buffer("up_kernel", make_fir_kernel(blur_kernel, gain=4.0), persistent=False)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, skip: torch.Tensor | None) -> torch.Tensor:
-        y = self.conv(x, w, self.bias.view(1, -1, 1, 1))  # bias added inside the conv
+        y = self.conv(x, w, self.bias)  # bias added inside the batched matmul
         if skip is not None:
             y = y + upsample2x(skip, self.up_kernel)
         return y

@@ -21,22 +21,41 @@ def make_fir_kernel(taps: list[int] | tuple[int, ...], gain: float = 1.0) -> tor
     return k / k.sum() * gain
 
 
-def _depthwise(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+def _depthwise(x: torch.Tensor, kernel: torch.Tensor, padding: int = 0, stride: int = 1) -> torch.Tensor:
     n, c, h, w = x.shape
     # upfirdn2d is a true convolution; flipping keeps asymmetric kernels right (ours are symmetric).
     k = kernel.flip([0, 1]).to(x.dtype)[None, None]
     if x.dtype == torch.float64:
         # Same sums: float64 grouped convs run one slow conv per channel on CPU (~20× slower),
         # so filter every (sample, channel) plane as a batch of single-channel images instead.
-        y = F.conv2d(x.reshape(n * c, 1, h, w), k)
+        y = F.conv2d(x.reshape(n * c, 1, h, w), k, padding=padding, stride=stride)
         return y.reshape(n, c, *y.shape[2:])
-    return F.conv2d(x, k.expand(c, 1, *kernel.shape), groups=c)
+    return F.conv2d(x, k.expand(c, 1, *kernel.shape), padding=padding, stride=stride, groups=c)
 
 
-def fir_filter(x: torch.Tensor, kernel: torch.Tensor, pad: tuple[int, int]) -> torch.Tensor:
-    """Pad (pad0 before, pad1 after, both axes) then filter with ``kernel``: upfirdn2d with up=down=1."""
-    x = F.pad(x, [pad[0], pad[1], pad[0], pad[1]])
-    return _depthwise(x, kernel)
+def fir_filter(x: torch.Tensor, kernel: torch.Tensor, pad: tuple[int, int], stride: int = 1) -> torch.Tensor:
+    """Pad (pad0 before, pad1 after, both axes) then filter with ``kernel``, keeping every ``stride``-th output:
+    upfirdn2d with up=1, down=stride."""
+    if pad[0] == pad[1]:  # the conv pads by itself: no padded copy (and no copy back in the backward pass)
+        return _depthwise(x, kernel, pad[0], stride)
+    return _depthwise(F.pad(x, [pad[0], pad[1], pad[0], pad[1]]), kernel, stride=stride)
+
+
+def conv1x1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """1×1 convolution by a [out, in] matrix, as a matmul over the channel axis.
+
+    A channels-last image is a [N·H·W, C] matrix already, so this is one GEMM whatever the thread count
+    (a 1×1 ``conv2d`` takes a slow, layout-copying path on CPU for small batches on one thread); the
+    result is channels-last too. NCHW inputs keep the ordinary conv.
+    """
+    if is_channels_last(x):
+        return F.linear(x.permute(0, 2, 3, 1), weight, bias).permute(0, 3, 1, 2)
+    return F.conv2d(x, weight[:, :, None, None], bias)
+
+
+def is_channels_last(x: torch.Tensor) -> bool:
+    """Whether a 4-D tensor is laid out channels-last (and not also plain contiguous, e.g. C = 1)."""
+    return x.ndim == 4 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
 
 
 def upsample2x(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -48,11 +67,3 @@ def upsample2x(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     c = x.shape[1]
     w = kernel.to(x.dtype)[None, None].expand(c, 1, *kernel.shape)
     return F.conv_transpose2d(x, w, stride=2, padding=1, groups=c)
-
-
-def downsample2x(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    """FIR low-pass then keep every other pixel (pad (1, 1) for a 4-tap kernel)."""
-    c = x.shape[1]
-    x = F.pad(x, [1, 1, 1, 1])
-    w = kernel.flip([0, 1]).to(x.dtype)[None, None].expand(c, 1, *kernel.shape)
-    return F.conv2d(x, w, stride=2, groups=c)
