@@ -28,7 +28,12 @@ class EqualLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         gain = SQRT2 if self.activate else 1.0  # lrelu gain folded into weight and bias
         bias = self.bias * (self.lr_mul * gain) if self.bias is not None else None
-        x = F.linear(x, self.weight * (self.scale * gain), bias)
+        weight, c = self.weight, self.scale * gain
+        if x.numel() < weight.numel():  # scale whichever is smaller: a batch of 8 w's, not a 512² weight
+            x = x * c
+        else:
+            weight = weight * c
+        x = F.linear(x, weight, bias)
         return F.leaky_relu(x, 0.2, inplace=True) if self.activate else x
 
 
@@ -68,8 +73,11 @@ class EqualConv2d(nn.Module):
             if self.down:
                 x = fir_filter(x, self.blur, self.blur_pad)
             x = F.conv2d(x, weight, bias, stride=2 if self.down else 1, padding=self.padding)
-        # in place: neither the conv nor the matmul keeps its output for the backward pass
-        return F.leaky_relu(x, 0.2, inplace=True) if self.activate else x
+        if not self.activate:
+            return x
+        # in place on the conv's fresh output (the conv keeps only its inputs for the backward pass); not on
+        # the 1×1 matmul's permuted view, where autograd would copy the whole gradient back (CopySlices)
+        return F.leaky_relu(x, 0.2, inplace=self.kernel_size != 1)
 
 
 class ModulatedConv2d(nn.Module):
