@@ -21,24 +21,55 @@ def make_fir_kernel(taps: list[int] | tuple[int, ...], gain: float = 1.0) -> tor
     return k / k.sum() * gain
 
 
-def _depthwise(x: torch.Tensor, kernel: torch.Tensor, padding: int = 0, stride: int = 1) -> torch.Tensor:
+def _depthwise(x: torch.Tensor, kernel: torch.Tensor, padding: int, stride: int, transpose: bool = False,
+               output_padding: int = 0) -> torch.Tensor:
+    """Every channel filtered by ``kernel`` (already flipped): a grouped conv, or its transpose (the adjoint)."""
     n, c, h, w = x.shape
-    # upfirdn2d is a true convolution; flipping keeps asymmetric kernels right (ours are symmetric).
-    k = kernel.flip([0, 1]).to(x.dtype)[None, None]
+    k = kernel.to(x.dtype)[None, None]
     if x.dtype == torch.float64:
         # Same sums: float64 grouped convs run one slow conv per channel on CPU (~20× slower),
         # so filter every (sample, channel) plane as a batch of single-channel images instead.
-        y = F.conv2d(x.reshape(n * c, 1, h, w), k, padding=padding, stride=stride)
+        x = x.reshape(n * c, 1, h, w)
+        y = F.conv_transpose2d(x, k, stride=stride, padding=padding, output_padding=output_padding) if transpose \
+            else F.conv2d(x, k, stride=stride, padding=padding)
         return y.reshape(n, c, *y.shape[2:])
-    return F.conv2d(x, k.expand(c, 1, *kernel.shape), padding=padding, stride=stride, groups=c)
+    k = k.expand(c, 1, *kernel.shape)
+    if transpose:
+        return F.conv_transpose2d(x, k, stride=stride, padding=padding, output_padding=output_padding, groups=c)
+    return F.conv2d(x, k, stride=stride, padding=padding, groups=c)
+
+
+class _FIR(torch.autograd.Function):
+    """Depthwise FIR filter whose backward is the transposed filter, written with autograd ops.
+
+    A double backward (R1, path length) then runs as one more grouped conv; torch's own double backward
+    of a grouped conv computes a weight gradient group by group (64 small convs per layer) even for a
+    constant kernel like this one.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, kernel: torch.Tensor, padding: int, stride: int) -> torch.Tensor:
+        ctx.save_for_backward(kernel)
+        ctx.conf = (x.shape[-1], padding, stride)
+        return _depthwise(x, kernel, padding, stride)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (kernel,) = ctx.saved_tensors
+        size, padding, stride = ctx.conf
+        extra = size - ((grad.shape[-1] - 1) * stride - 2 * padding + kernel.shape[-1])  # rows the stride dropped
+        return _depthwise(grad, kernel, padding, stride, transpose=True, output_padding=extra), None, None, None
 
 
 def fir_filter(x: torch.Tensor, kernel: torch.Tensor, pad: tuple[int, int], stride: int = 1) -> torch.Tensor:
     """Pad (pad0 before, pad1 after, both axes) then filter with ``kernel``, keeping every ``stride``-th output:
     upfirdn2d with up=1, down=stride."""
-    if pad[0] == pad[1]:  # the conv pads by itself: no padded copy (and no copy back in the backward pass)
-        return _depthwise(x, kernel, pad[0], stride)
-    return _depthwise(F.pad(x, [pad[0], pad[1], pad[0], pad[1]]), kernel, stride=stride)
+    # upfirdn2d is a true convolution; flipping keeps asymmetric kernels right (ours are symmetric).
+    kernel = kernel.flip([0, 1])
+    if pad[0] != pad[1]:
+        x, pad = F.pad(x, [pad[0], pad[1], pad[0], pad[1]]), (0, 0)
+    # symmetric padding is done by the conv itself: no padded copy, and no copy back in the backward pass
+    return _FIR.apply(x, kernel, pad[0], stride)
 
 
 def conv1x1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
