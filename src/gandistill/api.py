@@ -465,10 +465,10 @@ def distill(cfg, dry_run: bool = False) -> Path:
         distill(GPDDistillConfig(adapted="runs/adapt/model", anchors="runs/adapt/anchors.safetensors",
                                  kd="anchor", out="runs/student"))
     """
-    from .gpd.config import DistillConfig as GPDConfig
+    from .gpd.config import GPDDistillConfig
     from .kdit.distill import DistillConfig as KDITConfig
 
-    if isinstance(cfg, GPDConfig):
+    if isinstance(cfg, GPDDistillConfig):
         from .gpd.distill import distill as run
     elif isinstance(cfg, KDITConfig):
         from .kdit.distill import distill as run  # type: ignore[assignment]
