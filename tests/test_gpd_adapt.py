@@ -194,7 +194,7 @@ def test_adapt_weights_follow_the_term_protocol(tmp_path, teacher_dir, targets_d
     """G's loss is combine(ADAPT_TERMS) with w_adv and w_cdc: each term is logged under loss/<name>;
     --cdc-weight still sets w_cdc; both weights 0 is refused."""
     from gandistill.cli.main import build_parser
-    from gandistill.config import from_args
+    from gandistill.options import from_args
 
     adapt(_cfg(tmp_path, teacher_dir, targets_dir, steps=2, log_every=1, w_adv=0.5, grid_every=0))
     rows = [json.loads(x) for x in (tmp_path / "adapt" / "stats.jsonl").read_text().splitlines()]

@@ -158,7 +158,7 @@ def test_projection_loss_is_the_weighted_sum_of_its_terms(setup):
 
 def test_renamed_projection_weight_flags_keep_their_old_spelling():
     from gandistill.cli.main import build_parser
-    from gandistill.config import from_args
+    from gandistill.options import from_args
 
     p = build_parser()
     old = ["--l2-weight", "2", "--feat-weight", "0.5", "--wplus-reg", "0"]
