@@ -12,7 +12,7 @@ sampler, the pair stream's generator and the RNG, so ``--resume`` continues exac
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -127,8 +127,7 @@ def distill(cfg: GPDDistillConfig, dry_run: bool = False) -> Path:
     tau = cfg.tau if cfg.tau is not None else auto_tau(stream, aws)
     print(f"φ = pixels + {phi_name}; τ = {tau:.4f}")
 
-    grid_stream = PairStream(G_T, G_target, aws, cfg, batch=8)
-    grid_stream.gen.manual_seed(cfg.seed + 777)
+    grid_stream = PairStream(G_T, G_target, aws, replace(cfg, seed=cfg.seed + 777), batch=8)
     grid_gen = grid_stream.sample()
     grid_x = torch.cat([ax[:8], grid_gen["x"]])
     grid_y = torch.cat([ay[:8], grid_gen["y"]])
