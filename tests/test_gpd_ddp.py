@@ -1,0 +1,76 @@
+"""GPD under torchrun (2 CPU processes, gloo): `gpd adapt` and `gpd distill` keep the replicas
+bit-identical, only rank 0 writes, ranks draw different latents / pairs, and a resumed 2-process run
+equals an uninterrupted one."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from gpd_support import make_teacher, toy_pairs
+
+from gandistill.gpd import AdaptConfig, AnchorsConfig, adapt, compute_anchors
+from gandistill.io.state import load_state
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def ddp_run(tmp_path_factory):
+    """One torchrun launch runs every case (gpd_ddp_worker.py); the tests read what it left."""
+    root = tmp_path_factory.mktemp("gpd_ddp")
+    make_teacher(root / "teacher")
+    pairs = toy_pairs(root / "pairs", n=3)
+    adapted = adapt(AdaptConfig(out=str(root / "adapt"), teacher=str(root / "teacher"), target=str(pairs / "B"),
+                                steps=1, batch=2, progress=False, device="cpu", grid_every=0))
+    compute_anchors(AnchorsConfig(adapted=str(adapted), data=str(pairs), steps=3, device="cpu",
+                                  out=str(root / "anchors.safetensors")), progress=False)
+    (root / "dumps").mkdir()
+    worker = Path(__file__).with_name("gpd_ddp_worker.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).parent), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=0",
+                           "--rdzv-backend=c10d", "--rdzv-endpoint=127.0.0.1:0", str(worker), str(root)],
+                          capture_output=True, text=True, env=env, timeout=850)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return root
+
+
+def _dump(root: Path, name: str, rank: int) -> dict[str, torch.Tensor]:
+    return torch.load(root / "dumps" / f"{name}-rank{rank}.pt", weights_only=True)
+
+
+def _assert_equal(a: dict, b: dict, what: str, skip: tuple[str, ...] = ()) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        if key not in skip:
+            assert torch.equal(a[key], b[key]), f"{what}: {key} differs"
+
+
+@pytest.mark.parametrize("name", ["a-a", "a-b", "d-a", "d-b", "d-n"])
+def test_replicas_stay_bit_identical_and_ranks_draw_their_own_data(ddp_run, name):
+    r0, r1 = _dump(ddp_run, name, 0), _dump(ddp_run, name, 1)
+    _assert_equal(r0, r1, f"{name}: rank 0 vs rank 1", skip=("next_draw",))  # BatchNorm statistics too (d-n)
+    assert not torch.equal(r0["next_draw"], r1["next_draw"])  # per-rank seeds / sharded sampling
+
+
+@pytest.mark.parametrize("stage", ["a", "d"])
+def test_resumed_two_process_run_equals_an_uninterrupted_one(ddp_run, stage):
+    for rank in (0, 1):
+        _assert_equal(_dump(ddp_run, f"{stage}-a", rank), _dump(ddp_run, f"{stage}-b", rank),
+                      f"rank {rank}: uninterrupted vs resumed")
+    for name in (f"{stage}-a", f"{stage}-b"):
+        state = load_state(ddp_run / "runs" / name / "checkpoints" / "state-00000003.pt")
+        assert len(state["rng"]) == 2 and not torch.equal(state["rng"][0], state["rng"][1])  # per-rank seeds
+
+
+def test_only_rank_zero_writes(ddp_run):
+    assert json.loads((ddp_run / "dumps" / "writes-rank1.json").read_text()) == []
+    for name in ("a-a", "a-b", "d-a", "d-b", "d-n"):  # ... and rank 0 wrote the whole run
+        run = ddp_run / "runs" / name
+        assert (run / "config.json").is_file() and (run / "model" / "config.json").is_file(), name
+        assert (run / "stats.jsonl").is_file() and any((run / "samples").glob("*.png")), name
