@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gandistill.config import field
+from gandistill.options import field
 from gandistill.data.sampler import InfiniteSampler
 from gandistill.errors import GandistillError
 from gandistill.io.state import list_states, load_state, nonfinite_entries

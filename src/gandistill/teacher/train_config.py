@@ -5,8 +5,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
-from ..config import field
-from ..train.options import RunOptions
+from ..options import field
+from ..train.run_options import RunOptions
 from .config import StyleGAN2Config
 
 

@@ -8,7 +8,7 @@ nothing of any method's losses. The API and an example are in :mod:`gandistill.t
 from .ddp import plan_batch, setup_processes
 from .ema import EMA
 from .loop import check_finite, train_loop
-from .options import ProgressOption, RunOptions
+from .run_options import ProgressOption, RunOptions
 from .phases import Phase, Round, d_phases, run_phase
 
 __all__ = ["EMA", "Phase", "ProgressOption", "Round", "RunOptions", "check_finite", "d_phases", "plan_batch",

@@ -41,7 +41,7 @@ Example (a stage with a G and a D)::
                arch_keys=("resolution",))
 
 ``cfg`` needs ``out, steps, batch, resume, overwrite, keep, log_every, grid_every, snap_every, progress``
-(:class:`gandistill.train.options.RunOptions` plus the stage's own) and may have ``batch_gpu``.
+(:class:`gandistill.train.run_options.RunOptions` plus the stage's own) and may have ``batch_gpu``.
 A step's scalars are named ``loss/<term>``, ``scores/...``; ``bar_keys`` picks those shown on the bar.
 """
 from __future__ import annotations
@@ -54,7 +54,8 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from ..config import dump_json, from_dict
+from ..io.atomic import dump_json
+from ..options import from_dict
 from ..errors import CheckpointError, GandistillError
 from ..io.state import NonFiniteStateError, describe_entries, load_state, resolve_resume, save_state
 from ..utils import dist

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import torch
 
 from ..train.loop import DIVERGED_HINT, check_finite, train_loop
-from ..train.options import ProgressOption, RunOptions
+from ..train.run_options import ProgressOption, RunOptions
 from ..train.phases import Phase, d_phases, run_phase
 
 __all__ = ["DIVERGED_HINT", "ProgressOption", "RunOptions", "check_finite", "d_step", "run_loop"]
