@@ -47,7 +47,8 @@ d = dict(adapted=str(root / "adapt" / "model"), anchors=str(root / "anchors.safe
          channels=4, max_channels=8, depth=3, d_channels=4, d_layers=2, **common)
 distill(GPDDistillConfig(out=str(runs / "d-a"), steps=3, **d), on_finish=dump("d-a", ("S", "D"), distill_draw))
 distill(GPDDistillConfig(out=str(runs / "d-b"), steps=2, **d))
-distill(GPDDistillConfig(out=str(runs / "d-b"), steps=3, resume="latest", **d), on_finish=dump("d-b", ("S", "D"), distill_draw))
+distill(GPDDistillConfig(out=str(runs / "d-b"), steps=3, resume="latest", **d),
+        on_finish=dump("d-b", ("S", "D"), distill_draw))
 distill(GPDDistillConfig(out=str(runs / "d-n"), steps=2, norm="batch", kd="direct", adv_generated=True, **d),
         on_finish=dump("d-n", ("S", "D"), distill_draw))
 (dumps / f"writes-rank{rank}.json").write_text(json.dumps(writes))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..options import field
-from ..utils.engine import ProgressOption, RunOptions
+from ..train.run_options import ProgressOption, RunOptions
 
 
 @dataclass
