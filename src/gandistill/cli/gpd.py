@@ -4,26 +4,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import add_dataclass_args, from_args, load_config
+from ..config import add_dataclass_args, from_args
+from .stage_config import add_stage_options, resolve_stage_config
 
 _FMT = argparse.RawDescriptionHelpFormatter
-
-
-def _with_run_options(p: argparse.ArgumentParser, cls) -> None:
-    p.add_argument("--config", type=Path, help="start from this config.json (options given here override it)")
-    p.add_argument("--dry-run", action="store_true", help="check the inputs, print the resolved config, exit")
-    add_dataclass_args(p.add_argument_group("options"), cls)
-
-
-def _resolve(cls, args: argparse.Namespace):
-    base = None
-    if args.config:
-        base = load_config(cls, args.config)
-    elif getattr(args, "resume", None):  # a resumed run keeps its recorded options
-        saved = Path(getattr(args, "out", cls.out)) / "config.json"
-        if saved.is_file():
-            base = load_config(cls, saved)
-    return from_args(cls, args, base=base)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "generators map one w to a pair.\n\n"
                         "  gandistill gpd adapt --teacher runs/teacher/model --target sketches/ "
                         "--out runs/adapt\n  gandistill gpd adapt --out runs/adapt --resume latest")
-    _with_run_options(a, AdaptConfig)
+    add_stage_options(a, AdaptConfig)
     a.set_defaults(func=_adapt)
 
     n = gsub.add_parser("anchors", help="project the real examples into W+ (anchors)", formatter_class=_FMT,
@@ -81,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "  gandistill gpd distill --adapted runs/adapt/model --anchors "
                         "runs/adapt/anchors.safetensors --kd anchor --out runs/student\n"
                         "  gandistill gpd distill --out runs/student --resume latest")
-    _with_run_options(d, DistillConfig)
+    add_stage_options(d, DistillConfig)
     d.set_defaults(func=_distill)
 
     r = gsub.add_parser("route", help="teacher route: project photos into G_T, render with G_target (slow)",
@@ -112,9 +96,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _adapt(args) -> int:
     from ..gpd.adapt import adapt
-    from ..gpd.config import AdaptConfig
 
-    model = adapt(_resolve(AdaptConfig, args), dry_run=args.dry_run)
+    model = adapt(resolve_stage_config(args), dry_run=args.dry_run)
     if not args.dry_run:
         print(f"adapted model: {model}")
     return 0
@@ -142,10 +125,9 @@ def _pairs(args) -> int:
 
 
 def _distill(args) -> int:
-    from ..gpd.config import DistillConfig
     from ..gpd.distill import distill
 
-    model = distill(_resolve(DistillConfig, args), dry_run=args.dry_run)
+    model = distill(resolve_stage_config(args), dry_run=args.dry_run)
     if not args.dry_run:
         print(f"student model: {model}")
     return 0

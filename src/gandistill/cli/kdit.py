@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from ..config import add_dataclass_args, from_args, load_config
+from .stage_config import add_stage_options, resolve_stage_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,28 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     ):
         s = ksub.add_parser(name, help=desc.splitlines()[0], description=desc,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-        s.add_argument("--config", type=Path, help="start from this config.json (options given here override it)")
-        s.add_argument("--dry-run", action="store_true", help="build everything, print the resolved config, exit")
-        add_dataclass_args(s, cls)
-        s.set_defaults(func=func, _cfg_cls=cls)
-
-
-def _config(args: argparse.Namespace):
-    cls = args._cfg_cls
-    base = None
-    if args.config:
-        base = load_config(cls, args.config)
-    elif getattr(args, "resume", None):
-        saved = Path(getattr(args, "out", cls.out)) / "config.json"
-        if saved.is_file():  # a resumed run keeps its recorded options; those given now override them
-            base = load_config(cls, saved)
-    return from_args(cls, args, base=base)
+        add_stage_options(s, cls)
+        s.set_defaults(func=func)
 
 
 def _distill(args: argparse.Namespace) -> int:
     from ..kdit.distill import distill
 
-    model_dir = distill(_config(args), dry_run=args.dry_run)
+    model_dir = distill(resolve_stage_config(args), dry_run=args.dry_run)
     if not args.dry_run:
         print(f"student model: {model_dir}")
     return 0
@@ -62,7 +47,7 @@ def _distill(args: argparse.Namespace) -> int:
 def _finetune(args: argparse.Namespace) -> int:
     from ..kdit.finetune import finetune
 
-    model_dir = finetune(_config(args), dry_run=args.dry_run)
+    model_dir = finetune(resolve_stage_config(args), dry_run=args.dry_run)
     if not args.dry_run:
         print(f"fine-tuned model: {model_dir}")
     return 0

@@ -5,7 +5,7 @@ import argparse
 import os
 from pathlib import Path
 
-from ..config import add_dataclass_args, from_args, load_config
+from .stage_config import add_stage_options, resolve_stage_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,10 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     t.add_argument("--preset", choices=preset_names(), metavar="NAME",
                    help="start from a named size (options given here override it): " + describe_presets())
-    t.add_argument("--config", type=Path, help="start from this config.json (options given here override it)")
-    t.add_argument("--dry-run", action="store_true", help="validate the data, print the resolved config, exit")
-    add_dataclass_args(t.add_argument_group("training"), TeacherTrainConfig)
-    add_dataclass_args(t.add_argument_group("architecture"), StyleGAN2Config)
+    add_stage_options(t, TeacherTrainConfig, title="training", nested={"model": (StyleGAN2Config, "architecture")})
     t.set_defaults(func=_train)
 
     s = tsub.add_parser("sample", help="images for given seeds, and a style-mixing grid",
@@ -67,28 +64,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from ..teacher.config import StyleGAN2Config
-    from ..teacher.train import train_teacher
-    from ..teacher.train_config import TeacherTrainConfig
-
     from ..errors import GandistillError
     from ..teacher.presets import apply_preset
+    from ..teacher.train import train_teacher
 
-    base = None
     if args.preset and (args.config or getattr(args, "resume", None)):
         raise GandistillError("--preset starts a new run from a named size; with --config or --resume the run's "
                               "recorded options are the starting point instead: drop --preset")
-    if args.preset:
-        base = apply_preset(args.preset)
-    elif args.config:
-        base = load_config(TeacherTrainConfig, args.config)
-    elif getattr(args, "resume", None):
-        # A resumed run keeps its recorded options; only those given now override them.
-        saved = Path(getattr(args, "out", TeacherTrainConfig.out)) / "config.json"
-        if saved.is_file():
-            base = load_config(TeacherTrainConfig, saved)
-    cfg = from_args(TeacherTrainConfig, args, base=base)
-    cfg.model = from_args(StyleGAN2Config, args, base=cfg.model)
+    cfg = resolve_stage_config(args, start=apply_preset(args.preset) if args.preset else None)
     model_dir = train_teacher(cfg, dry_run=args.dry_run)
     if not args.dry_run:
         print(f"teacher model: {model_dir}")
