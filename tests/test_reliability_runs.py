@@ -16,7 +16,7 @@ import torch
 
 import gandistill.teacher.train as T
 from gandistill.cli.main import main as cli
-from gandistill.config import field, from_dict
+from gandistill.options import field, from_dict
 from gandistill.errors import CheckpointError, DataError, GandistillError, OptionError
 from gandistill.io.atomic import atomic_write_text, remove_stale_temps
 from gandistill.io.state import (NonFiniteStateError, last_good_state, list_states, load_state, nonfinite_entries,

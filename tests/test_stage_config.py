@@ -12,7 +12,8 @@ from gpd_support import make_teacher, toy_pairs
 
 from gandistill.cli.main import build_parser
 from gandistill.cli.main import main as cli
-from gandistill.config import dump_json, from_dict
+from gandistill.io.atomic import dump_json
+from gandistill.options import from_dict
 
 STAGES = ["teacher train", "kdit distill", "kdit finetune", "gpd adapt", "gpd distill"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import add_dataclass_args, from_args
+from ..options import add_dataclass_args, from_args
 from .stage_config import add_stage_options, resolve_stage_config
 
 _FMT = argparse.RawDescriptionHelpFormatter

@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..config import add_dataclass_args, from_args, load_config
+from ..options import add_dataclass_args, from_args, load_config
 
 CONFIG_HELP = "start from this config.json (options given here override it)"
 

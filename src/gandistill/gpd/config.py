@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..config import field
+from ..options import field
 from ..utils.engine import ProgressOption, RunOptions
 
 

@@ -17,7 +17,7 @@ from typing import Literal
 
 import torch
 
-from ..config import field
+from ..options import field
 from ..teacher.model import Teacher
 from ..utils import dist
 from ..utils.images import save_grid

@@ -23,9 +23,9 @@ from typing import Literal
 
 import torch
 
-from ..config import field
 from ..errors import CheckpointError, GandistillError
 from ..io.pretrained import read_model_config, recorded_parent_dir
+from ..options import field
 from ..teacher.model import Teacher
 from ..utils import dist
 from ..utils.images import save_grid

@@ -20,10 +20,11 @@ from typing import Any, Callable
 
 import torch
 
-from ..config import dump_json, from_dict
 from ..data.sampler import InfiniteSampler
 from ..errors import CheckpointError, GandistillError
+from ..io.atomic import dump_json
 from ..io.state import NonFiniteStateError, describe_entries, load_state, resolve_resume, save_state
+from ..options import from_dict
 from ..utils import dist
 from ..utils.images import save_grid, to_float
 from ..utils.logging import ScalarLog, progress_bar

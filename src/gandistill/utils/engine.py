@@ -16,9 +16,10 @@ from typing import Any, Callable
 
 import torch
 
-from ..config import dump_json, field
 from ..errors import CheckpointError
+from ..io.atomic import dump_json
 from ..io.state import NonFiniteStateError, describe_entries, load_state, resolve_resume, save_state
+from ..options import field
 from ..teacher.loss import d_logistic, r1_penalty
 from .logging import ScalarLog, progress_bar
 from .training import (StopFlag, config_record, divergence_error, learning_rates, nonfinite_stats, prepare_run_dir,
