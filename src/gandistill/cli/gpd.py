@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..options import add_dataclass_args, from_args
+from ..options import DeviceOption, add_dataclass_args, from_args
 from .stage_config import add_stage_options, resolve_stage_config
 
 _FMT = argparse.RawDescriptionHelpFormatter
@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--n", type=int, required=True, help="number of pairs")
     q.add_argument("--out", required=True, type=Path, help="output folder (A/, B/, pairs.jsonl, latents.pt)")
     q.add_argument("--batch", type=int, default=16, help="pairs generated per forward pass (default: 16)")
-    q.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
+    add_dataclass_args(q, DeviceOption, with_defaults=True)
     add_dataclass_args(q.add_argument_group("stream"), PairsConfig)
     q.set_defaults(func=_pairs)
 
@@ -77,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--teacher", default=None, help="source teacher (default: the adapted model's parent)")
     r.add_argument("--input", required=True, help="image file or folder of images (png, jpg, jpeg, webp)")
     r.add_argument("--output", required=True, type=Path, help="output folder (created); one PNG per input")
-    r.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
+    add_dataclass_args(r, DeviceOption, with_defaults=True)
     add_dataclass_args(r.add_argument_group("projection"), ProjectConfig)
     r.set_defaults(func=_route)
 

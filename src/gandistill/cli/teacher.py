@@ -5,6 +5,7 @@ import argparse
 import os
 from pathlib import Path
 
+from ..options import DeviceOption, add_dataclass_args
 from .stage_config import add_stage_options, resolve_stage_config
 
 
@@ -54,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(source of the fine layers ws[k:]; default: 10-13 when --mix-rows is given)")
     s.add_argument("--crossover", type=int, default=None, help="first ws layer taken from the column seed, "
                    "0 … num_ws (default: num_ws/2)")
-    s.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
+    add_dataclass_args(s, DeviceOption, with_defaults=True)
     s.set_defaults(func=_sample)
 
     from .teacher_import import add_export_parser, add_import_parser

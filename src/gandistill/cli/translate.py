@@ -13,6 +13,7 @@ from typing import Callable
 
 from ..data.inputs import parse_size
 from ..errors import DataError
+from ..options import DeviceOption, add_dataclass_args
 
 Runner = Callable[[str, argparse.Namespace], list]
 TRANSLATORS: dict[str, Runner] = {}
@@ -100,7 +101,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "model's resolution)")
     p.add_argument("--batch", type=int, default=16, help="inputs per forward pass (default: 16)")
     p.add_argument("--seed", type=int, default=0, help="seed of the appearance / noise (default: 0)")
-    p.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
+    add_dataclass_args(p, DeviceOption, with_defaults=True)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--export", choices=["torchscript", "onnx"], default=None,
                    help="GPD students: write the network for deployment into --output (student.ts.pt / student.onnx) "

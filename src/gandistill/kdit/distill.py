@@ -21,8 +21,9 @@ from ..options import field
 from ..teacher.model import Teacher
 from ..utils import dist
 from ..utils.images import save_grid
-from ..utils.engine import RunOptions, d_step, run_loop
+from ..utils.engine import d_step, run_loop
 from ..utils.training import adam, prepare_run_dir
+from .config import KDITTrainOptions
 from .i2i import I2IStudent
 from .losses import LossContext, total_loss, weights_of
 from .nets import DTrunk, ProjectionDiscriminator, TrunkPerceptual
@@ -34,31 +35,20 @@ ARCH_KEYS = ("student", "modality", "teacher", "student_dir", "from_scratch", "b
 
 
 @dataclass
-class DistillConfig(RunOptions):
+class DistillConfig(KDITTrainOptions):
     out: str = field("runs/kdit", help="run directory (config, checkpoints, samples, stats, model)")
     teacher: str = field("runs/teacher/model", help="teacher model directory (G and D)")
     student: Literal["i2i", "x2i"] = field("i2i", help="which student to distil")
     steps: int = field(2000, help="optimisation steps")
     batch: int = field(8, help="triplets per step")
-    lr: float = field(0.002, help="student learning rate (Adam)")
-    lr_d: float = field(0.002, help="discriminator learning rate")
-    beta2: float = field(0.99, help="Adam beta2 (beta1 = 0)")
     k_range: list[int] | None = field(None, help="crossover range lo,hi (default num_ws/2,num_ws-2)")
     psi: float = field(1.0, help="truncation ψ of the triplet latents")
-    noise_mode: Literal["const", "random", "none"] = field("const", help="synthesis noise of teacher and student")
-    w_l1: float = field(1.0, help="image L1 weight")
-    w_perceptual: float = field(1.0, help="perceptual (frozen D_T trunk) weight")
     w_latent: float = field(1.0, help="latent regression weight")
     w_gen_kd: float = field(1.0, help="generator feature KD weight")
     w_enc_kd: float = field(0.01, help="encoder feature KD weight (E_S/E_R vs D_T)")
-    w_adv: float = field(0.05, help="adversarial weight (0 disables the discriminator)")
-    r1_gamma: float = field(0.1, help="R1 weight")
-    r1_interval: int = field(16, help="lazy R1 interval")
     adaptor_res: list[int] | None = field(None, help="I2I: comma-separated resolutions with E_S→G_S adaptors "
                                                      "(default: all)")
     z_dim: int = field(16, help="X2I: size of the noise z_s")
-    grid_every: int = field(250, help="write a sample grid every N steps (0 disables)")
-    snap_every: int = field(500, help="write training state and model every N steps")
 
 
 def build_student(cfg: DistillConfig, teacher: Teacher):

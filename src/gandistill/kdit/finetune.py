@@ -29,8 +29,9 @@ from ..options import field
 from ..teacher.model import Teacher
 from ..utils import dist
 from ..utils.images import save_grid
-from ..utils.engine import RunOptions, run_loop
+from ..utils.engine import run_loop
 from ..utils.training import adam, prepare_run_dir
+from .config import KDITTrainOptions
 from .data import PairSet, load_pairs
 from .distill import ARCH_KEYS, student_step
 from .i2i import I2IStudent
@@ -40,7 +41,7 @@ from .x2i import X2IStudent
 
 
 @dataclass
-class FinetuneConfig(RunOptions):
+class FinetuneConfig(KDITTrainOptions):
     out: str = field("runs/kdit-finetune", help="run directory")
     modality: Literal["image", "seg", "text", "audio"] = field("image", help="condition modality")
     student: str = field("runs/kdit/model", help="distilled student directory (I2I for image/seg, X2I for "
@@ -56,18 +57,7 @@ class FinetuneConfig(RunOptions):
     from_scratch: bool = field(False, help="same architecture, random initialisation (baseline)")
     steps: int = field(1000, help="optimisation steps")
     batch: int = field(8, help="pairs per step")
-    lr: float = field(0.002, help="student learning rate")
-    lr_d: float = field(0.002, help="discriminator learning rate")
-    beta2: float = field(0.99, help="Adam beta2 (beta1 = 0)")
-    w_l1: float = field(1.0, help="image L1 weight")
-    w_perceptual: float = field(1.0, help="perceptual weight")
     w_cond: float = field(1.0, help="text/audio: ‖f_X(X) − S_E(image)‖² weight")
-    w_adv: float = field(0.05, help="adversarial weight (0 disables the discriminator)")
-    r1_gamma: float = field(0.1, help="R1 weight")
-    r1_interval: int = field(16, help="lazy R1 interval")
-    noise_mode: Literal["const", "random", "none"] = field("const", help="synthesis noise")
-    grid_every: int = field(250, help="write a sample grid every N steps (0 disables)")
-    snap_every: int = field(500, help="write training state and model every N steps")
 
 
 def check_student_dir(cfg: FinetuneConfig) -> str:
