@@ -28,7 +28,7 @@ _EXPORTS = {
     "StyleGAN2Config": (".teacher.config", "StyleGAN2Config"),
     "train_teacher": (".teacher.train", "train_teacher"),
     "TeacherTrainConfig": (".teacher.train_config", "TeacherTrainConfig"),
-    "import_checkpoint": (".io.importers", "import_checkpoint"),
+    "import_checkpoint": (".importers", "import_checkpoint"),
     # KDIT
     "TripletSampler": (".kdit.triplets", "TripletSampler"),
     "KDITDistillConfig": (".kdit.distill", "DistillConfig"),
