@@ -70,6 +70,7 @@ def test_recipe_check_catches_a_broken_chain(monkeypatch):
 TINY = ["--fast", "--data-n", "32", "--teacher-steps", "2", "--eval-n", "16", "--resolution", "16"]
 
 
+@pytest.mark.slow
 def test_demo_writes_report_with_every_stage_and_valid_commands(tmp_path):
     out = tmp_path / "demo"
     assert cli(["demo", "--out", str(out), "--no-progress", *TINY]) == 0
