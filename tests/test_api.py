@@ -82,7 +82,7 @@ def test_root_exports_are_lazy_and_resolve():
     )
     from gandistill.gpd import adapt as gpd_adapt
     from gandistill.gpd import compute_anchors as gpd_anchors
-    from gandistill.io.importers import import_checkpoint as imp
+    from gandistill.importers import import_checkpoint as imp
     from gandistill.kdit import TripletSampler as TS
     from gandistill.kdit import finetune as kdit_finetune
     from gandistill.metrics import evaluate as ev

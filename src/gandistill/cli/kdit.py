@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import add_dataclass_args, from_args, load_config
+from ..options import add_dataclass_args, from_args, load_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:

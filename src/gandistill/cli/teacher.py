@@ -5,7 +5,7 @@ import argparse
 import os
 from pathlib import Path
 
-from ..config import add_dataclass_args, from_args, load_config
+from ..options import add_dataclass_args, from_args, load_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -60,7 +60,7 @@ def add_import_parser(teacher_subparsers: argparse._SubParsersAction) -> argpars
 
 def run_import(args: argparse.Namespace) -> int:
     from ..io.download import is_remote, parse_remote  # keep `gandistill --help` fast
-    from ..io.importers import import_checkpoint
+    from ..importers import import_checkpoint
 
     if is_remote(args.source):
         cached = parse_remote(args.source, args.sha256).cache_path
@@ -115,7 +115,7 @@ def rosinality_generator_args(cfg: "StyleGAN2Config") -> str | None:
 
 def run_export(args: argparse.Namespace) -> int:
     from ..io.pretrained import read_model_config
-    from ..io.rosinality import export_rosinality
+    from ..importers.rosinality import export_rosinality
     from ..teacher.model import Teacher
 
     if args.out.exists() and not args.overwrite:

@@ -19,7 +19,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..config import dump_json, field
+from ..io.atomic import dump_json
+from ..options import field
 from ..utils.logging import OverallProgress
 from .gpd_stage import run_gpd
 from .kdit_stage import run_kdit

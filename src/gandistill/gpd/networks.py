@@ -14,9 +14,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..config import field
 from ..errors import GandistillError
 from ..io.pretrained import PretrainedMixin
+from ..options import field
 
 
 @dataclass

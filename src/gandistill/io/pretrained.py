@@ -23,7 +23,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .. import __version__
-from ..config import from_dict
+from ..options import from_dict
 from ..errors import CheckpointError
 from .atomic import atomic_path, atomic_write_text
 

@@ -65,7 +65,7 @@ class ModelEntry:
 
     def k_range(self) -> tuple[int, int]:
         """(num_ws, default crossover k) of a KDIT I2I student, from its saved teacher config."""
-        from ..config import from_dict
+        from ..options import from_dict
         from ..teacher.config import StyleGAN2Config
 
         num_ws = from_dict(StyleGAN2Config, self.config.get("teacher", {}), strict=False).num_ws

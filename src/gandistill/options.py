@@ -1,7 +1,7 @@
-"""Typed dataclass configs: one definition gives CLI options, JSON dumps and loading.
+"""Typed options: one dataclass definition gives CLI options, JSON loading and checking.
 
-Every run directory gets a ``config.json`` with the fully resolved values, so a run can be
-reproduced from it alone (``--config run/config.json``).
+Every run directory gets a ``config.json`` with the fully resolved values (written by
+:func:`gandistill.io.atomic.dump_json`), so a run can be reproduced from it alone (``--config run/config.json``).
 """
 from __future__ import annotations
 
@@ -184,17 +184,6 @@ def load_config(cls: type[T], path: str | Path) -> T:
         return from_dict(cls, data)
     except (TypeError, ValueError) as exc:
         raise OptionError(f"{path}: {exc}; fix the file or start without it") from exc
-
-
-def to_dict(obj: Any) -> dict[str, Any]:
-    return dataclasses.asdict(obj)
-
-
-def dump_json(obj: Any, path: str | Path) -> None:
-    from .io.atomic import atomic_write_text
-
-    data = to_dict(obj) if dataclasses.is_dataclass(obj) else obj
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def field(default: Any = dataclasses.MISSING, help: str = "", **meta: Any) -> Any:
