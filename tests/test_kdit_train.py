@@ -10,12 +10,13 @@ from kdit_support import tiny_teacher  # noqa: F401  (fixtures)
 
 from gandistill.io.pretrained import read_model_config
 from gandistill.kdit import TripletSampler
-from gandistill.kdit.distill import DistillConfig, distill, distill_context
-from gandistill.kdit.finetune import FinetuneConfig, build_finetune_student, finetune, finetune_context, prepare_pairs
+from gandistill.kdit.distill import DistillConfig, distill, distill_batch
+from gandistill.kdit.finetune import FinetuneConfig, build_finetune_student, finetune, finetune_batch, prepare_pairs
 from gandistill.kdit.i2i import I2IStudent
-from gandistill.kdit.losses import total_loss, weights_of
+from gandistill.kdit.losses import TERMS
 from gandistill.kdit.nets import DTrunk, ProjectionDiscriminator, TrunkPerceptual
 from gandistill.kdit.x2i import X2IStudent
+from gandistill.train.terms import combine, weights_of
 
 MODALITIES = ["image", "seg", "text", "audio"]
 
@@ -59,7 +60,7 @@ def test_distill_loss_decreases_on_a_fixed_batch(env, student):
     s = (I2IStudent if student == "i2i" else X2IStudent).from_teacher(teacher).train()
     t = TripletSampler(teacher.G, seed=0, batch=4, return_features=True).sample(4)
     cfg = DistillConfig(student=student)
-    w = weights_of(cfg)
+    w = weights_of(cfg, TERMS)
     D = ProjectionDiscriminator.from_teacher(teacher.D, getattr(s, "c_dim", 0) if student == "x2i" else 0)
     D.requires_grad_(False)
     d_trunk = DTrunk(teacher.config).requires_grad_(False)
@@ -69,8 +70,8 @@ def test_distill_loss_decreases_on_a_fixed_batch(env, student):
     losses = []
     for _ in range(5):
         torch.manual_seed(1)  # same z_s every step: a truly fixed batch
-        ctx, *_ = distill_context(s, t, w, perc, d_trunk, D)
-        loss, stats = total_loss(ctx, w)
+        batch, *_ = distill_batch(s, t, w, perc, d_trunk, D)
+        loss, stats = combine(TERMS, batch, w)
         assert {"loss/l1", "loss/perceptual", "loss/latent", "loss/gen_kd", "loss/adv"} <= set(stats)
         opt.zero_grad()
         loss.backward()
@@ -82,9 +83,9 @@ def test_distill_loss_decreases_on_a_fixed_batch(env, student):
 def test_ablation_weight_zero_removes_the_term(env):
     s = I2IStudent.from_teacher(env["teacher"])
     t = TripletSampler(env["teacher"].G, seed=0, batch=2, return_features=True).sample(2)
-    w = weights_of(DistillConfig(w_perceptual=0, w_adv=0, w_enc_kd=0))
-    ctx, *_ = distill_context(s, t, w, None, None, None)
-    _, stats = total_loss(ctx, w)
+    w = weights_of(DistillConfig(w_perceptual=0, w_adv=0, w_enc_kd=0), TERMS)
+    batch, *_ = distill_batch(s, t, w, None, None, None)
+    _, stats = combine(TERMS, batch, w)
     assert "loss/perceptual" not in stats and "loss/adv" not in stats and "loss/l1" in stats
 
 
@@ -116,7 +117,7 @@ def test_finetune_loss_decreases_on_a_fixed_batch(env, embedder, modality):
     s, _ = build_finetune_student(cfg)
     s.train()
     pairs, cond = prepare_pairs(cfg, 16, "cpu", embedder=embedder)
-    w = weights_of(cfg)
+    w = weights_of(cfg, TERMS)
     D = ProjectionDiscriminator.from_teacher(env["teacher"].D, getattr(s, "c_dim", 0) if modality in
                                              ("text", "audio") else 0).requires_grad_(False)
     perc = TrunkPerceptual(env["teacher"].D)
@@ -124,8 +125,8 @@ def test_finetune_loss_decreases_on_a_fixed_batch(env, embedder, modality):
     losses = []
     for _ in range(5):
         torch.manual_seed(1)
-        ctx, *_ = finetune_context(s, cond, pairs.target, w, perc, D)
-        loss, stats = total_loss(ctx, w)
+        batch, *_ = finetune_batch(s, cond, pairs.target, w, perc, D)
+        loss, stats = combine(TERMS, batch, w)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -125,9 +125,9 @@ def test_stylegan2_teacher_directory_still_loads_without_the_new_fields(tmp_path
 def test_kdit_and_gpd_run_from_a_projected_teacher(tmp_path):
     """Every stage that reads D_T accepts a projected-D teacher (docs/kdit.md, docs/gpd.md)."""
     from gandistill.gpd.adapt import adapt
-    from gandistill.gpd.anchors import compute_anchors
+    from gandistill.gpd.anchor_projection import compute_anchors
     from gandistill.gpd.config import AdaptConfig, AnchorsConfig
-    from gandistill.gpd.config import DistillConfig as GPDDistillConfig
+    from gandistill.gpd.config import GPDDistillConfig
     from gandistill.gpd.distill import distill as gpd_distill
     from gandistill.kdit.distill import DistillConfig, distill
     from gandistill.kdit.i2i import I2IStudent

@@ -248,9 +248,6 @@ class KDITStudent:
         return DataError(f"this KDIT student ({self.kind}) is conditioned on {self.modality}; "
                          f"{method}() does not apply — use .{right}()")
 
-    def _noise(self, gen: torch.Generator, n: int, dim: int) -> torch.Tensor:
-        return torch.randn(n, dim, generator=gen).to(self.device)
-
     def _conditions(self, inputs: ImageInput) -> torch.Tensor:
         if self.modality != "seg":
             return load_images(inputs, self.resolution, self.model.config.teacher.img_channels)
@@ -281,6 +278,8 @@ class KDITStudent:
         >>> seg.translate(labels, seed=0).shape[0]
         2
         """
+        from .kdit.translate import check_crossover, i2i_outputs, warn_untrained_appearance
+
         m = self.model
         if self.kind == "x2i" and self.modality != "image":
             raise self._wrong("translate")
@@ -288,15 +287,10 @@ class KDITStudent:
         if self.kind == "x2i":
             if reference is not None:
                 raise DataError("an image-conditioned X2I student takes no reference")
-            gen = torch.Generator().manual_seed(seed)
-            outs = [m(xb.to(self.device), self._noise(gen, len(xb), m.config.z_dim)) for xb in x.split(batch)]
-            return _sized(_to_uint8(torch.cat(outs)), size, inputs)
-        if k is not None and not 0 <= k <= m.num_ws:
-            raise DataError(f"k must be in 0..{m.num_ws} for this model, got {k}")
+            return _sized(self._generate(x, seed, batch), size, inputs)
+        check_crossover(m, k)
         ref = None
         if reference is None:
-            from .kdit.translate import warn_untrained_appearance
-
             warn_untrained_appearance(m)
         elif _is_paths(inputs) and isinstance(reference, (str, Path)) and Path(reference).is_dir():
             from .data.inputs import input_entries, match_references
@@ -310,22 +304,15 @@ class KDITStudent:
                 ref = ref.expand(x.shape[0], -1, -1, -1)
             elif ref.shape[0] != x.shape[0]:
                 raise DataError(f"got {x.shape[0]} inputs but {ref.shape[0]} references; pass one, or one per input")
-        gen = torch.Generator().manual_seed(seed)
-        outs = []
-        for s in range(0, x.shape[0], batch):
-            xb = x[s:s + batch].to(self.device)
-            z = self._noise(gen, len(xb), m.config.teacher.z_dim)
-            outs.append(m(xb, ref[s:s + batch] if ref is not None else None, k=k, z_ref=z))
+        chunks = ((x[s:s + batch], ref[s:s + batch] if ref is not None else None) for s in range(0, len(x), batch))
+        outs = list(i2i_outputs(m, chunks, k, seed, self.device))
         return _sized(_to_uint8(torch.cat(outs)), size, inputs, labels=self.modality == "seg")
 
     @inference
     def _generate(self, cond: torch.Tensor, seed: int, batch: int) -> torch.Tensor:
-        gen = torch.Generator().manual_seed(seed)
-        outs = []
-        for cb in cond.split(batch):
-            c = self.model.encode(cb.to(self.device))
-            outs.append(self.model(None, self._noise(gen, c.shape[0], self.model.config.z_dim), c=c))
-        return _to_uint8(torch.cat(outs))
+        from .kdit.translate import x2i_outputs
+
+        return _to_uint8(torch.cat([y for _, _, y in x2i_outputs(self.model, cond, 1, batch, seed, self.device)]))
 
     def generate_from_text(self, captions: str | Sequence[str], seed: int = 0, batch: int = 16,
                            embedder=None) -> torch.Tensor:
@@ -441,10 +428,10 @@ def distill(cfg, dry_run: bool = False) -> Path:
         distill(GPDDistillConfig(adapted="runs/adapt/model", anchors="runs/adapt/anchors.safetensors",
                                  kd="anchor", out="runs/student"))
     """
-    from .gpd.config import DistillConfig as GPDConfig
+    from .gpd.config import GPDDistillConfig
     from .kdit.distill import DistillConfig as KDITConfig
 
-    if isinstance(cfg, GPDConfig):
+    if isinstance(cfg, GPDDistillConfig):
         from .gpd.distill import distill as run
     elif isinstance(cfg, KDITConfig):
         from .kdit.distill import distill as run  # type: ignore[assignment]

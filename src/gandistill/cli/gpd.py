@@ -15,6 +15,16 @@ def _with_run_options(p: argparse.ArgumentParser, cls) -> None:
     add_dataclass_args(p.add_argument_group("options"), cls)
 
 
+# loss weights renamed to the w_<term> form of the loss-term protocol: the old spellings still work
+_PROJECT_ALIASES = {"--l2-weight": "w_l2", "--feat-weight": "w_feat", "--wplus-reg": "w_wplus"}
+
+
+def _aliases(p, aliases: dict[str, str]) -> None:
+    for old, dest in aliases.items():
+        p.add_argument(old, dest=dest, type=float, default=argparse.SUPPRESS, metavar="FLOAT",
+                       help=f"former name of --{dest.replace('_', '-')}")
+
+
 def _resolve(cls, args: argparse.Namespace):
     base = None
     if args.config:
@@ -27,7 +37,7 @@ def _resolve(cls, args: argparse.Namespace):
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..gpd.config import AdaptConfig, AnchorsConfig, DistillConfig, PairsConfig, ProjectConfig
+    from ..gpd.config import AdaptConfig, AnchorsConfig, GPDDistillConfig, PairsConfig, ProjectConfig
 
     p = sub.add_parser("gpd", help="few-shot translation: adapt a teacher, make pairs, distil a student",
                        description="GPD (Zhao et al., 2023): adapt the photo teacher to ≤10 examples of a style, "
@@ -44,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "  gandistill gpd adapt --teacher runs/teacher/model --target sketches/ "
                         "--out runs/adapt\n  gandistill gpd adapt --out runs/adapt --resume latest")
     _with_run_options(a, AdaptConfig)
+    _aliases(a, {"--cdc-weight": "w_cdc"})
     a.set_defaults(func=_adapt)
 
     n = gsub.add_parser("anchors", help="project the real examples into W+ (anchors)", formatter_class=_FMT,
@@ -54,6 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(A/ photos, B/ targets)\n  gandistill gpd anchors --adapted runs/adapt/model "
                         "--data sketches/   (target only)")
     add_dataclass_args(n, AnchorsConfig)
+    _aliases(n, _PROJECT_ALIASES)
     n.set_defaults(func=_anchors)
 
     q = gsub.add_parser("pairs", help="dump generated (G_T(w), G_target(w)) pairs as a paired dataset",
@@ -81,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "  gandistill gpd distill --adapted runs/adapt/model --anchors "
                         "runs/adapt/anchors.safetensors --kd anchor --out runs/student\n"
                         "  gandistill gpd distill --out runs/student --resume latest")
-    _with_run_options(d, DistillConfig)
+    _with_run_options(d, GPDDistillConfig)
     d.set_defaults(func=_distill)
 
     r = gsub.add_parser("route", help="teacher route: project photos into G_T, render with G_target (slow)",
@@ -95,6 +107,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--output", required=True, type=Path, help="output folder (created); one PNG per input")
     r.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
     add_dataclass_args(r.add_argument_group("projection"), ProjectConfig)
+    _aliases(r, _PROJECT_ALIASES)
     r.set_defaults(func=_route)
 
     e = gsub.add_parser("export", help="export a student to TorchScript or ONNX", formatter_class=_FMT,
@@ -121,7 +134,7 @@ def _adapt(args) -> int:
 
 
 def _anchors(args) -> int:
-    from ..gpd.anchors import compute_anchors
+    from ..gpd.anchor_projection import compute_anchors
     from ..gpd.config import AnchorsConfig
 
     compute_anchors(from_args(AnchorsConfig, args))
@@ -129,7 +142,7 @@ def _anchors(args) -> int:
 
 
 def _pairs(args) -> int:
-    from ..gpd.anchors import Anchors, load_generators
+    from ..gpd.anchor_projection import Anchors, load_generators
     from ..gpd.config import PairsConfig
     from ..gpd.pairs import PairStream, dump_pairs
     from ..utils.dist import resolve_device
@@ -142,17 +155,17 @@ def _pairs(args) -> int:
 
 
 def _distill(args) -> int:
-    from ..gpd.config import DistillConfig
+    from ..gpd.config import GPDDistillConfig
     from ..gpd.distill import distill
 
-    model = distill(_resolve(DistillConfig, args), dry_run=args.dry_run)
+    model = distill(_resolve(GPDDistillConfig, args), dry_run=args.dry_run)
     if not args.dry_run:
         print(f"student model: {model}")
     return 0
 
 
 def _route(args) -> int:
-    from ..gpd.anchors import load_generators
+    from ..gpd.anchor_projection import load_generators
     from ..gpd.config import ProjectConfig
     from ..data.inputs import input_entries, load_image_batch, output_paths, save_output, warn_if_resized
     from ..gpd.translate import teacher_route

@@ -24,7 +24,8 @@ from ..utils.images import save_grid
 from ..utils.engine import RunOptions, d_step, run_loop
 from ..utils.training import adam, prepare_run_dir
 from .i2i import I2IStudent
-from .losses import LossContext, total_loss, weights_of
+from ..train.terms import combine, weights_of
+from .losses import TERMS, KDITBatch
 from .nets import DTrunk, ProjectionDiscriminator, TrunkPerceptual
 from .triplets import Triplets, TripletSampler
 from .x2i import X2IStudent
@@ -67,9 +68,9 @@ def build_student(cfg: DistillConfig, teacher: Teacher):
     return X2IStudent.from_teacher(teacher, condition="image", z_dim=cfg.z_dim)
 
 
-def distill_context(student, t: Triplets, w: dict[str, float], perc, d_trunk, D, noise_mode: str = "const"):
-    """Run the student on a triplet batch; returns (LossContext, fake, real, condition) for one step."""
-    ctx = LossContext(perceptual=perc)
+def distill_batch(student, t: Triplets, w: dict[str, float], perc, d_trunk, D, noise_mode: str = "const"):
+    """Run the student on a triplet batch; returns (KDITBatch, fake, real, condition) for one step."""
+    batch = KDITBatch(perceptual=perc)
     if isinstance(student, X2IStudent):
         n = t.x1.shape[0]
         real = torch.cat([t.x1, t.y])
@@ -77,37 +78,37 @@ def distill_context(student, t: Triplets, w: dict[str, float], perc, d_trunk, D,
             c = student.S_E(real)
         z = torch.randn(n, student.config.z_dim, device=real.device).repeat(2, 1)
         fake, aux = student(None, z, noise_mode, c=c, return_aux=True)
-        ctx.pairs = [(fake, real)]
-        ctx.latents = [(aux["ws"], torch.cat([t.w1, t.ws_y]))]
+        batch.pairs = [(fake, real)]
+        batch.latents = [(aux["ws"], torch.cat([t.w1, t.ws_y]))]
         if w["gen_kd"] and t.feats_y is not None:
-            ctx.gen_feats = [(aux["gen_feats"], [torch.cat(p) for p in zip(t.feats_x1, t.feats_y)])]
+            batch.gen_feats = [(aux["gen_feats"], [torch.cat(p) for p in zip(t.feats_x1, t.feats_y)])]
     else:
         c, real = None, t.y
         fake, aux = student(t.x1, t.x2, t.k, noise_mode, return_aux=True)
-        ctx.pairs = [(fake, t.y)]
-        ctx.latents = [(aux["ws_s"], t.w1), (aux["ws_r"], t.w2)]
+        batch.pairs = [(fake, t.y)]
+        batch.latents = [(aux["ws_s"], t.w1), (aux["ws_r"], t.w2)]
         if w["gen_kd"] and t.feats_y is not None:
-            ctx.gen_feats = [(aux["gen_feats"], t.feats_y)]
+            batch.gen_feats = [(aux["gen_feats"], t.feats_y)]
         if w["enc_kd"]:
             n = t.x1.shape[0]
             with torch.no_grad():
                 ref = d_trunk(torch.cat([t.x1, t.x2]))
-            ctx.enc_feats = [(aux["feats_s"], {r: f[:n] for r, f in ref.items()}),
+            batch.enc_feats = [(aux["feats_s"], {r: f[:n] for r, f in ref.items()}),
                              (aux["feats_r"], {r: f[n:] for r, f in ref.items()})]
     if w["adv"]:
-        ctx.fake_logits = [D(fake, c)]
-    return ctx, fake, real, c
+        batch.fake_logits = [D(fake, c)]
+    return batch, fake, real, c
 
 
 
-def student_step(make_ctx, w: dict[str, float], opt_g, D, opt_d, cfg, step: int) -> dict[str, float]:
+def student_step(make_batch, w: dict[str, float], opt_g, D, opt_d, cfg, step: int) -> dict[str, float]:
     """One student update on the weighted loss terms, then (when adversarial) the D phase with lazy R1.
 
-    ``make_ctx()`` → (LossContext, fake, real, condition); shared by distillation and fine-tuning.
+    ``make_batch()`` → (KDITBatch, fake, real, condition); shared by distillation and fine-tuning.
     """
     opt_g.zero_grad(set_to_none=True)
-    ctx, fake, real, c = make_ctx()
-    loss, stats = total_loss(ctx, w)
+    batch, fake, real, c = make_batch()
+    loss, stats = combine(TERMS, batch, w)
     loss.backward()
     opt_g.step()
     if w["adv"]:
@@ -132,7 +133,7 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
         print(json.dumps(asdict(cfg), indent=2))
         return out / "model"
 
-    w = weights_of(cfg)
+    w = weights_of(cfg, TERMS)
     is_x2i = isinstance(student, X2IStudent)
     D = ProjectionDiscriminator.from_teacher(teacher.D, student.c_dim if is_x2i else 0).to(device)
     D.requires_grad_(False)
@@ -145,7 +146,7 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
 
     def step_fn(step: int) -> dict[str, float]:
         t = next(sampler)
-        return student_step(lambda: distill_context(student, t, w, perc, d_trunk, D, cfg.noise_mode),
+        return student_step(lambda: distill_batch(student, t, w, perc, d_trunk, D, cfg.noise_mode),
                             w, opt_g, D, opt_d, cfg, step)
 
     def save_model(step: int) -> None:

@@ -27,6 +27,7 @@ from ..errors import CheckpointError, GandistillError
 from ..io.pretrained import read_model_config, recorded_parent_dir
 from ..options import field
 from ..teacher.model import Teacher
+from ..train.terms import weights_of
 from ..utils import dist
 from ..utils.images import save_grid
 from ..utils.engine import RunOptions, run_loop
@@ -34,7 +35,7 @@ from ..utils.training import adam, prepare_run_dir
 from .data import PairSet, load_pairs
 from .distill import ARCH_KEYS, student_step
 from .i2i import I2IStudent
-from .losses import LossContext, weights_of
+from .losses import TERMS, KDITBatch
 from .nets import ProjectionDiscriminator, TrunkPerceptual
 from .x2i import X2IStudent
 
@@ -105,10 +106,10 @@ def build_finetune_student(cfg: FinetuneConfig):
     return new, base.source_hash
 
 
-def finetune_context(student, cond, target: torch.Tensor, w: dict[str, float], perc, D, reference: str = "target",
+def finetune_batch(student, cond, target: torch.Tensor, w: dict[str, float], perc, D, reference: str = "target",
                      noise_mode: str = "const"):
-    """One fine-tuning forward pass; returns (LossContext, fake, real, condition for D)."""
-    ctx = LossContext(perceptual=perc)
+    """One fine-tuning forward pass; returns (KDITBatch, fake, real, condition for D)."""
+    batch = KDITBatch(perceptual=perc)
     c_d = None
     if isinstance(student, I2IStudent):
         fake = student(cond, target if reference == "target" else None, noise_mode=noise_mode)
@@ -116,15 +117,15 @@ def finetune_context(student, cond, target: torch.Tensor, w: dict[str, float], p
         c_pred = student.encode(cond)
         with torch.no_grad():
             c_d = student.S_E(target)
-        ctx.conds = [(c_pred, c_d)]
+        batch.conds = [(c_pred, c_d)]
         z = torch.randn(target.shape[0], student.config.z_dim, device=target.device)
         # teacher forcing: the image losses see the target's own code, f_X learns only by regression onto it —
         # through c_pred, L1 to one of many plausible images pulls every condition to the mean code
         fake = student(None, z, noise_mode, c=c_d)
-    ctx.pairs = [(fake, target)]
+    batch.pairs = [(fake, target)]
     if w["adv"]:
-        ctx.fake_logits = [D(fake, c_d)]
-    return ctx, fake, target, c_d
+        batch.fake_logits = [D(fake, c_d)]
+    return batch, fake, target, c_d
 
 
 def prepare_pairs(cfg: FinetuneConfig, resolution: int, device, start: int | None = None, n: int | None = None,
@@ -167,7 +168,7 @@ def finetune(cfg: FinetuneConfig, dry_run: bool = False, embedder=None) -> Path:
         print(json.dumps(asdict(cfg), indent=2))
         return out / "model"
 
-    w = weights_of(cfg)
+    w = weights_of(cfg, TERMS)
     c_dim = student.c_dim if isinstance(student, X2IStudent) else 0
     D = ProjectionDiscriminator(teacher.config, c_dim) if cfg.from_scratch else \
         ProjectionDiscriminator.from_teacher(teacher.D, c_dim)
@@ -179,7 +180,7 @@ def finetune(cfg: FinetuneConfig, dry_run: bool = False, embedder=None) -> Path:
 
     def step_fn(step: int) -> dict[str, float]:
         idx = torch.randint(n, (min(cfg.batch, n),)).to(device)
-        return student_step(lambda: finetune_context(student, cond[idx], target[idx], w, perc, D, cfg.reference,
+        return student_step(lambda: finetune_batch(student, cond[idx], target[idx], w, perc, D, cfg.reference,
                                                      cfg.noise_mode), w, opt_g, D, opt_d, cfg, step)
 
     def save_model(step: int) -> None:
