@@ -116,7 +116,7 @@ def test_engine_overwrite_really_starts_fresh(tmp_path):
 def test_every_stage_checks_its_run_dir_before_any_work(tmp_path):
     from gandistill.gpd.adapt import adapt
     from gandistill.gpd.config import AdaptConfig
-    from gandistill.gpd.config import DistillConfig as GPDDistill
+    from gandistill.gpd.config import GPDDistillConfig as GPDDistill
     from gandistill.gpd.distill import distill as gpd_distill
     from gandistill.kdit.distill import DistillConfig, distill
     from gandistill.kdit.finetune import FinetuneConfig, finetune

@@ -38,9 +38,9 @@ _EXPORTS = {
     # GPD
     "adapt": (".gpd.adapt", "adapt"),
     "AdaptConfig": (".gpd.config", "AdaptConfig"),
-    "compute_anchors": (".gpd.anchors", "compute_anchors"),
+    "compute_anchors": (".gpd.anchor_projection", "compute_anchors"),
     "AnchorsConfig": (".gpd.config", "AnchorsConfig"),
-    "GPDDistillConfig": (".gpd.config", "DistillConfig"),
+    "GPDDistillConfig": (".gpd.config", "GPDDistillConfig"),
     "gpd_distill": (".gpd.distill", "distill"),
     # data (face alignment needs the optional dlib-bin + face-recognition-models)
     "align_face": (".data.align", "align_face"),

@@ -10,8 +10,18 @@ from .stage_config import add_stage_options, resolve_stage_config
 _FMT = argparse.RawDescriptionHelpFormatter
 
 
+# loss weights renamed to the w_<term> form of the loss-term protocol: the old spellings still work
+_PROJECT_ALIASES = {"--l2-weight": "w_l2", "--feat-weight": "w_feat", "--wplus-reg": "w_wplus"}
+
+
+def _aliases(p, aliases: dict[str, str]) -> None:
+    for old, dest in aliases.items():
+        p.add_argument(old, dest=dest, type=float, default=argparse.SUPPRESS, metavar="FLOAT",
+                       help=f"former name of --{dest.replace('_', '-')}")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..gpd.config import AdaptConfig, AnchorsConfig, DistillConfig, PairsConfig, ProjectConfig
+    from ..gpd.config import AdaptConfig, AnchorsConfig, GPDDistillConfig, PairsConfig, ProjectConfig
 
     p = sub.add_parser("gpd", help="few-shot translation: adapt a teacher, make pairs, distil a student",
                        description="GPD (Zhao et al., 2023): adapt the photo teacher to ≤10 examples of a style, "
@@ -28,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "  gandistill gpd adapt --teacher runs/teacher/model --target sketches/ "
                         "--out runs/adapt\n  gandistill gpd adapt --out runs/adapt --resume latest")
     add_stage_options(a, AdaptConfig)
+    _aliases(a, {"--cdc-weight": "w_cdc"})
     a.set_defaults(func=_adapt)
 
     n = gsub.add_parser("anchors", help="project the real examples into W+ (anchors)", formatter_class=_FMT,
@@ -38,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(A/ photos, B/ targets)\n  gandistill gpd anchors --adapted runs/adapt/model "
                         "--data sketches/   (target only)")
     add_dataclass_args(n, AnchorsConfig)
+    _aliases(n, _PROJECT_ALIASES)
     n.set_defaults(func=_anchors)
 
     q = gsub.add_parser("pairs", help="dump generated (G_T(w), G_target(w)) pairs as a paired dataset",
@@ -65,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "  gandistill gpd distill --adapted runs/adapt/model --anchors "
                         "runs/adapt/anchors.safetensors --kd anchor --out runs/student\n"
                         "  gandistill gpd distill --out runs/student --resume latest")
-    add_stage_options(d, DistillConfig)
+    add_stage_options(d, GPDDistillConfig)
     d.set_defaults(func=_distill)
 
     r = gsub.add_parser("route", help="teacher route: project photos into G_T, render with G_target (slow)",
@@ -79,6 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--output", required=True, type=Path, help="output folder (created); one PNG per input")
     add_dataclass_args(r, DeviceOption, with_defaults=True)
     add_dataclass_args(r.add_argument_group("projection"), ProjectConfig)
+    _aliases(r, _PROJECT_ALIASES)
     r.set_defaults(func=_route)
 
     e = gsub.add_parser("export", help="export a student to TorchScript or ONNX", formatter_class=_FMT,
@@ -104,7 +117,7 @@ def _adapt(args) -> int:
 
 
 def _anchors(args) -> int:
-    from ..gpd.anchors import compute_anchors
+    from ..gpd.anchor_projection import compute_anchors
     from ..gpd.config import AnchorsConfig
 
     compute_anchors(from_args(AnchorsConfig, args))
@@ -112,7 +125,7 @@ def _anchors(args) -> int:
 
 
 def _pairs(args) -> int:
-    from ..gpd.anchors import Anchors, load_generators
+    from ..gpd.anchor_projection import Anchors, load_generators
     from ..gpd.config import PairsConfig
     from ..gpd.pairs import PairStream, dump_pairs
     from ..utils.dist import resolve_device
@@ -134,7 +147,7 @@ def _distill(args) -> int:
 
 
 def _route(args) -> int:
-    from ..gpd.anchors import load_generators
+    from ..gpd.anchor_projection import load_generators
     from ..gpd.config import ProjectConfig
     from ..data.inputs import input_entries, load_image_batch, output_paths, save_output, warn_if_resized
     from ..gpd.translate import teacher_route

@@ -4,11 +4,11 @@
     gandistill gpd adapt --out runs/adapt --resume latest
 
 G_target and D_target start as copies of G_T and D_T. The mapping network is frozen, so both generators
-share W and a latent w names an aligned (source, target) pair. One step = G phase (non-saturating loss
-on augmented fakes + ``cdc_weight`` × CDC against the frozen G_T, via ``cdc.cdc_term``) → D phase
+share W and a latent w names an aligned (source, target) pair. One step = G phase (``w_adv`` × non-saturating
+loss on augmented fakes + ``w_cdc`` × CDC against the frozen G_T: ``losses.ADAPT_TERMS``) → D phase
 (logistic loss on the augmented few targets and fakes) [+ lazy R1]. With ``cdc_anchor_every`` > 0 the
 discriminator judges whole images only near CDC's anchor points and patches elsewhere
-(``anchor_region.py``). ``cdc_weight 0`` is plain fine-tuning; ``freeze_g`` / ``freeze_d`` / ``freeze``
+(``anchor_region.py``). ``w_cdc 0`` is plain fine-tuning; ``freeze_g`` / ``freeze_d`` / ``freeze``
 freeze generator blocks / early discriminator layers. Every grid step measures diversity,
 correspondence and memorisation on fixed latents (``adapt_metrics.py``) into stats.jsonl.
 """
@@ -25,17 +25,17 @@ from ..data.sampler import InfiniteSampler
 from ..errors import GandistillError
 from ..teacher import Generator, Teacher
 from ..teacher.augment import Augment
-from ..teacher.loss import g_nonsaturating
 from ..teacher.model import stylegan2_part
 from ..utils.dist import resolve_device
 from ..utils.images import save_grid, save_labelled_grid, to_float
 from ..utils.engine import d_step, run_loop
+from ..train.terms import combine, weights_of
 from ..utils.training import adam, prepare_run_dir
 from .adapt_metrics import adaptation_measures, flat_features
 from .anchor_region import AnchorRegion, build_adapt_discriminator, default_patch_res
-from .cdc import cdc_term
 from .common import NOISE_MODE
 from .config import AdaptConfig
+from .losses import ADAPT_TERMS, AdaptBatch
 from .project import dfeat_features
 from .targets import load_targets
 
@@ -67,7 +67,6 @@ def freeze_parts(G: Generator, D, freeze_g: list[int], freeze_d: int) -> None:
             blk.requires_grad_(False)
 
 
-@torch.no_grad()
 @torch.no_grad()  # without it the 32 renders keep G's autograd graph: > 20 GB at 256 px (benchmarks/path256.py)
 def measure(G_T: Generator, G: Generator, ws: torch.Tensor, targets: torch.Tensor, features,
             grid_path: str | Path | None = None, title: str = "", n_grid: int = 8) -> dict[str, float]:
@@ -96,7 +95,7 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
     mcfg = teacher.config
     targets, names = load_targets(cfg.target, mcfg.resolution, mcfg.img_channels, cfg.max_targets)
     print(f"adapt: {len(names)} target image(s) from {cfg.target} → teacher {cfg.teacher} "
-          f"({mcfg.img_channels}×{mcfg.resolution}²); CDC weight {cfg.cdc_weight}, anchor region "
+          f"({mcfg.img_channels}×{mcfg.resolution}²); CDC weight {cfg.w_cdc}, anchor region "
           f"{'every ' + str(cfg.cdc_anchor_every) + ' steps' if cfg.cdc_anchor_every else 'off'}; device {device}")
     if dry_run:
         print(json.dumps(asdict(cfg), indent=2))
@@ -119,6 +118,7 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
     n_items = len(targets) * (2 if cfg.xflip else 1)
     sampler = InfiniteSampler(n_items, seed=cfg.seed)
     region = AnchorRegion.random(cfg.cdc_anchors or len(targets), mcfg.z_dim, cfg.cdc_anchor_sigma, cfg.seed + 99)
+    g_weights = weights_of(cfg, ADAPT_TERMS)
     if not cfg.resume:
         torch.manual_seed(cfg.seed * 7919 + 1)
 
@@ -152,17 +152,17 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
         with torch.no_grad():
             ws, image_level = latents(step)
         fake, feats = G.synthesis(ws, noise_mode=NOISE_MODE, return_features=True)
-        loss_adv = g_nonsaturating(disc(aug(fake), image_level))
-        if image_level is None or not bool(image_level.any()):  # free latents: CDC on the same batch
-            loss_cdc = cdc_term(G_T, G, ws, cfg.cdc_weight, cfg.cdc_layers, target_feats=feats)
-        else:  # anchor-region latents are near-duplicates: CDC on a free batch, as CDC does
-            with torch.no_grad():
-                ws_free = G_T.mapping(torch.randn(cfg.batch, mcfg.z_dim, device=device))
-            loss_cdc = cdc_term(G_T, G, ws_free, cfg.cdc_weight, cfg.cdc_layers)
-        loss_g = loss_adv + cfg.cdc_weight * loss_cdc if cfg.cdc_weight > 0 else loss_adv
+        cdc_ws, cdc_feats = ws, feats  # free latents: CDC on the same batch
+        if image_level is not None and bool(image_level.any()):
+            with torch.no_grad():  # anchor-region latents are near-duplicates: CDC on a free batch, as CDC does
+                cdc_ws, cdc_feats = G_T.mapping(torch.randn(cfg.batch, mcfg.z_dim, device=device)), None
+        batch = AdaptBatch(G_T, G, fake, lambda img: disc(aug(img), image_level), cdc_ws, cdc_feats,
+                           cfg.cdc_layers, cfg.w_cdc)
+        loss_g, stats = combine(ADAPT_TERMS, batch, g_weights)
+        if cfg.w_cdc == 0:  # plain fine-tuning still reports its CDC, as a measure (no gradient at weight 0)
+            stats["loss/cdc"] = float(ADAPT_TERMS["cdc"](batch))
         loss_g.backward()
         opt_g.step()
-        stats = {"loss/G": float(loss_adv.detach()), "loss/cdc": float(loss_cdc.detach())}
 
         # --- D: logistic on augmented targets vs fakes (each real in the mode of its fake), lazy R1 ---
         real = fetch_reals(cfg.batch)
@@ -177,7 +177,7 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
         Teacher.from_networks(G, disc.D).save_pretrained(
             out / "model", parents={"teacher": teacher.source_hash},
             extra={"gpd": "adapted", "teacher_dir": str(Path(cfg.teacher).resolve()), "step": step,
-                   "targets": names, "cdc_weight": cfg.cdc_weight, "cdc_anchor_every": cfg.cdc_anchor_every,
+                   "targets": names, "w_cdc": cfg.w_cdc, "cdc_anchor_every": cfg.cdc_anchor_every,
                    "freeze_g": freeze_g, "freeze_d": freeze_d})
 
     def grid(step: int) -> dict[str, float]:
@@ -189,6 +189,6 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
         state_objs.update(patch_head=disc.patch_head, region=region)
     run_loop(cfg, out, state_objs, step_fn, save_model, grid, "gpd adapt",
              arch_keys=("teacher", "freeze_g", "freeze_d", "freeze", "cdc_anchor_every", "patch_res"),
-             resume_hint="gandistill gpd adapt", bar_keys=("loss/G", "loss/D", "loss/cdc"), device=device,
+             resume_hint="gandistill gpd adapt", bar_keys=("loss/adv", "loss/D", "loss/cdc"), device=device,
              model_dir=out / "model", diverged_hint="Lower --lr-g/--lr-d or raise --r1-gamma")
     return out / "model"

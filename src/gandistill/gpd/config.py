@@ -25,8 +25,10 @@ class AdaptConfig(RunOptions):
     beta2: float = field(0.99, help="Adam beta2 (beta1 is 0)")
     r1_gamma: float | None = field(None, help="R1 weight; default 0.0002·res²/batch")
     r1_interval: int = field(4, help="lazy R1: apply every N steps (0 disables)")
-    cdc_weight: float = field(1000.0, help="cross-domain distance consistency weight (0 = plain fine-tuning); the "
-                              "loss is reduced like the CDC authors' code, whose weight is 1000")
+    w_adv: float = field(1.0, help="weight of the generator's adversarial term (non-saturating loss of the "
+                         "adaptation discriminator)")
+    w_cdc: float = field(1000.0, help="cross-domain distance consistency weight (0 = plain fine-tuning); the "
+                         "loss is reduced like the CDC authors' code, whose weight is 1000")
     cdc_layers: list[int] | None = field(None, help="comma-separated synthesis blocks whose activations CDC compares "
                                          "(default: every block but the first and the last, as CDC)")
     cdc_anchor_every: int = field(4, help="anchor-region discrimination (CDC): every N-th step draws latents near "
@@ -50,8 +52,10 @@ class AdaptConfig(RunOptions):
     def __post_init__(self) -> None:
         if self.steps < 0:
             raise ValueError("steps must be ≥ 0")
-        if self.cdc_weight < 0:
-            raise ValueError("cdc_weight must be ≥ 0")
+        if self.w_cdc < 0 or self.w_adv < 0:
+            raise ValueError("w_cdc and w_adv must be ≥ 0")
+        if self.w_cdc == 0 and self.w_adv == 0:
+            raise ValueError("w_adv and w_cdc are both 0: the generator would have nothing to learn from")
         if self.batch < 2:
             raise ValueError("batch must be ≥ 2 (CDC compares the pairwise similarities of a batch)")
         if self.cdc_anchor_every < 0 or self.cdc_anchors < 0 or self.cdc_anchor_sigma <= 0:
@@ -66,13 +70,19 @@ class ProjectConfig(ProgressOption):
     lr: float = field(0.2, help="Adam learning rate for W+ (units of std(W))")
     loss: Literal["auto", "lpips", "dfeat"] = field("auto", help="reconstruction loss: LPIPS when its weights "
                                                     "are present (auto), else D_T trunk features")
-    l2_weight: float = field(1.0, help="weight of the pixel L2 term")
-    feat_weight: float = field(1.0, help="weight of the perceptual/feature term")
-    wplus_reg: float = field(0.01, help="pull the W+ rows towards their mean (keeps anchors transferable)")
+    w_l2: float = field(1.0, help="weight of the pixel L2 term")
+    w_feat: float = field(1.0, help="weight of the perceptual/feature term")
+    w_wplus: float = field(0.01, help="pull the W+ rows towards their mean, keeping anchors "
+                           "transferable")
     noise_ramp: float = field(0.75, help="fraction of steps during which W is perturbed (noise regularisation)")
     noise_start: float = field(0.05, help="initial W perturbation (units of the W std)")
     batch: int = field(16, help="images projected together")
     seed: int = field(0, help="seed of the noise regularisation")
+
+    def __post_init__(self) -> None:
+        weights = (self.w_l2, self.w_feat, self.w_wplus)
+        if min(weights) < 0 or max(weights) == 0:
+            raise ValueError("w_l2, w_feat and w_wplus must be ≥ 0 and not all 0")
 
 
 @dataclass
@@ -103,7 +113,7 @@ class StudentConfig(TranslatorShape):
 
 
 @dataclass
-class DistillConfig(RunOptions, PairsConfig, StudentConfig):
+class GPDDistillConfig(RunOptions, PairsConfig, StudentConfig):
     out: str = field("runs/gpd-student", help="run directory")
     adapted: str = field("", help="adapted model directory (gpd adapt); required")
     teacher: str | None = field(None, help="source teacher (default: the adapted model's parent)")
@@ -138,3 +148,5 @@ class DistillConfig(RunOptions, PairsConfig, StudentConfig):
             raise ValueError("steps must be ≥ 0, batch and gen_batch ≥ 1")
         if not 0 <= self.p_near <= 1:
             raise ValueError("p_near must be in [0, 1]")
+        if min(self.w_l1, self.w_perc, self.w_adv, self.w_direct, self.w_gen_perc, self.w_rel) < 0:
+            raise ValueError("the loss weights w_* must be ≥ 0")

@@ -5,8 +5,8 @@
     gandistill gpd distill --out runs/student --resume latest
 
 One step = D phase (PatchGAN: real pairs vs the student's outputs; skipped when w_adv = 0) → S phase
-(weighted sum of the ``kd.TERMS`` active for ``--kd``). Real pairs are the anchors' (x_a, y_a); generated
-pairs come from the seeded ``PairStream``. The training state holds S, D, both optimisers, the real-pair
+(``train.terms.combine`` of the ``losses.KD_TERMS`` that ``--kd`` uses, weights ``w_<term>``). Real pairs
+are the anchors' (x_a, y_a); generated pairs come from the seeded ``PairStream``. The training state holds S, D, both optimisers, the real-pair
 sampler, the pair stream's generator and the RNG, so ``--resume`` continues exactly.
 """
 from __future__ import annotations
@@ -24,11 +24,12 @@ from ..teacher.loss import d_logistic
 from ..utils.dist import resolve_device
 from ..utils.images import save_grid
 from ..utils.engine import run_loop
+from ..train.terms import combine, weights_of
 from ..utils.training import prepare_run_dir
-from .anchors import Anchors, load_generators
-from .config import DistillConfig
+from .anchor_projection import Anchors, load_generators
+from .config import GPDDistillConfig
 from .common import NOISE_MODE
-from .kd import TERMS, KDBatch, anchor_posterior, latent_distance, pixels_and, trust_weight
+from .losses import KD_MODES, KD_TERMS, KDBatch, anchor_posterior, latent_distance, pixels_and, trust_weight
 from .networks import TRANSLATORS, PatchDiscriminator, PatchGANConfig, TranslatorConfig, TranslatorShape
 from .pairs import PairStream
 from .project import dfeat_features, lpips_available
@@ -59,7 +60,7 @@ def auto_tau(stream: PairStream, anchor_ws: torch.Tensor, n: int = 256, seed: in
     return 0.5 * float(latent_distance(ws, anchor_ws.to(ws.device)).min(1).values.median())
 
 
-def build_student(cfg: DistillConfig, channels: int, resolution: int):
+def build_student(cfg: GPDDistillConfig, channels: int, resolution: int):
     tcfg = TranslatorConfig(in_channels=channels, out_channels=channels, resolution=resolution,
                             **option_values(TranslatorShape, cfg))
     S = TRANSLATORS[cfg.arch](tcfg)
@@ -75,10 +76,14 @@ def build_student(cfg: DistillConfig, channels: int, resolution: int):
     return S, D
 
 
-def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
+def distill(cfg: GPDDistillConfig, dry_run: bool = False) -> Path:
     """Train (or resume) a GPD student; returns its model directory."""
     if not cfg.adapted or not cfg.anchors:
         raise GandistillError("gpd distill needs --adapted (gpd adapt model) and --anchors (gpd anchors file)")
+    weights = weights_of(cfg, KD_MODES[cfg.kd])
+    if not any(weights.values()):
+        raise GandistillError(f"--kd {cfg.kd}: every weight of its terms is 0 "
+                              f"({', '.join('--w-' + n.replace('_', '-') for n in weights)}); set one above 0")
     device = resolve_device(cfg.device)
     out = Path(cfg.out)
     prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run,
@@ -112,7 +117,7 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
         twin_y = G_target.synthesis(aws, noise_mode=NOISE_MODE)
 
     def anchor_ends() -> tuple[torch.Tensor, torch.Tensor]:
-        """(s_a, t_a) of the anchor-relative term for --rel-anchor (see gpd/kd.py)."""
+        """(s_a, t_a) of the anchor-relative term for --rel-anchor (see gpd/losses.py)."""
         if cfg.rel_anchor == "corrected":
             return ay, twin_y
         if cfg.rel_anchor == "twin":
@@ -142,8 +147,6 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
                                  "anchors": str(Path(cfg.anchors).resolve()),
                                  "adapted_dir": str(Path(cfg.adapted).resolve())})
 
-    active = {name: (fn, getattr(cfg, wname)) for name, (fn, wname, modes) in TERMS.items()
-              if cfg.kd in modes and getattr(cfg, wname) > 0}
 
     def step_fn(step: int) -> dict[str, float]:
         stats: dict[str, float] = {}
@@ -151,7 +154,7 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
         x_r, y_r = ax[idx], ay[idx]
         gen = stream.sample() if cfg.kd != "none" else None
         # --- D: real pairs vs the student's outputs ---
-        if "adversarial" in active:
+        if weights["adv"] > 0:
             D.requires_grad_(True)
             opt_d.zero_grad(set_to_none=True)
             with torch.no_grad():
@@ -174,14 +177,10 @@ def distill(cfg: DistillConfig, dry_run: bool = False) -> Path:
                 b.s_anchor, b.anchor_y = anchor_ends()
                 b.rel_weight = b.omega if cfg.rel_anchor == "corrected" else None
                 stats["kd/omega_mean"] = float(b.omega.mean())
-        total = torch.zeros((), device=device)
-        for name, (fn, weight) in active.items():
-            value = fn(b)
-            total = total + weight * value
-            stats[f"loss/{name}"] = float(value.detach())
+        total, terms = combine(KD_TERMS, b, weights, total_key="loss/S")
         total.backward()
         opt_s.step()
-        stats["loss/S"] = float(total.detach())
+        stats.update(terms)
         return stats  # run_loop stops on any non-finite value, naming the last good state
 
     state_objs = {"S": S, "D": D, "opt_s": opt_s, "opt_d": opt_d, "sampler": sampler, "stream": stream}
