@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..options import DeviceOption, field, field_like
-from ..utils.engine import ProgressOption, RunOptions
+from ..train.run_options import ProgressOption, RunOptions
 from .networks import PatchGANConfig, TranslatorShape
 
 

@@ -1,14 +1,12 @@
-"""Configs of KDIT: the students' architectures (saved in their model directories' config.json) and the
-training options both stages (``kdit distill|finetune``) share."""
+"""Architecture configs of the KDIT students (saved in their model directories' config.json)."""
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
-from ..options import field, field_like
+from ..options import field
 from ..teacher.config import StyleGAN2Config
-from ..utils.engine import RunOptions
 
 
 @dataclass
@@ -42,20 +40,3 @@ class X2IConfig:
     def __post_init__(self) -> None:
         if self.condition not in ("image", "text", "audio"):
             raise ValueError(f"condition must be image, text or audio, got {self.condition!r}")
-
-
-@dataclass
-class KDITTrainOptions(RunOptions):
-    """The optimiser, loss-weight and cadence options ``kdit distill`` and ``kdit finetune`` share."""
-
-    lr: float = field(0.002, help="student learning rate (Adam)")
-    lr_d: float = field(0.002, help="discriminator learning rate")
-    beta2: float = field(0.99, help="Adam beta2 (beta1 = 0)")
-    w_l1: float = field(1.0, help="image L1 weight")
-    w_perceptual: float = field(1.0, help="perceptual (frozen D_T trunk) weight")
-    w_adv: float = field(0.05, help="adversarial weight (0 disables the discriminator)")
-    r1_gamma: float = field(0.1, help="R1 weight")
-    r1_interval: int = field(16, help="lazy R1 interval")
-    noise_mode: Literal["const", "random", "none"] = field("const", help="synthesis noise of teacher and student")
-    grid_every: int = field_like(RunOptions, "grid_every", 250)
-    snap_every: int = field_like(RunOptions, "snap_every", 500)

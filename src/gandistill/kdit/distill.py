@@ -17,13 +17,13 @@ from typing import Literal
 
 import torch
 
-from ..options import field
+from ..options import field, field_like
 from ..teacher.model import Teacher
 from ..utils import dist
+from ..train.run_options import RunOptions
 from ..utils.images import save_grid
 from ..utils.engine import d_step, run_loop
 from ..utils.training import adam, prepare_run_dir
-from .config import KDITTrainOptions
 from .i2i import I2IStudent
 from ..train.terms import combine, weights_of
 from .losses import TERMS, KDITBatch
@@ -33,6 +33,23 @@ from .x2i import X2IStudent
 
 # options that define the student and its training state: --resume refuses to change them
 ARCH_KEYS = ("student", "modality", "teacher", "student_dir", "from_scratch", "batch")
+
+
+@dataclass
+class KDITTrainOptions(RunOptions):
+    """The optimiser, loss-weight and cadence options ``kdit distill`` and ``kdit finetune`` share."""
+
+    lr: float = field(0.002, help="student learning rate (Adam)")
+    lr_d: float = field(0.002, help="discriminator learning rate")
+    beta2: float = field(0.99, help="Adam beta2 (beta1 = 0)")
+    w_l1: float = field(1.0, help="image L1 weight")
+    w_perceptual: float = field(1.0, help="perceptual (frozen D_T trunk) weight")
+    w_adv: float = field(0.05, help="adversarial weight (0 disables the discriminator)")
+    r1_gamma: float = field(0.1, help="R1 weight")
+    r1_interval: int = field(16, help="lazy R1 interval")
+    noise_mode: Literal["const", "random", "none"] = field("const", help="synthesis noise of teacher and student")
+    grid_every: int = field_like(RunOptions, "grid_every", 250)
+    snap_every: int = field_like(RunOptions, "snap_every", 500)
 
 
 @dataclass

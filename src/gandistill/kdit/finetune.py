@@ -32,9 +32,8 @@ from ..utils import dist
 from ..utils.images import save_grid
 from ..utils.engine import run_loop
 from ..utils.training import adam, prepare_run_dir
-from .config import KDITTrainOptions
 from .data import PairSet, load_pairs
-from .distill import ARCH_KEYS, student_step
+from .distill import ARCH_KEYS, KDITTrainOptions, student_step
 from .i2i import I2IStudent
 from .losses import TERMS, KDITBatch
 from .nets import ProjectionDiscriminator, TrunkPerceptual
