@@ -70,8 +70,8 @@ def test_distill_loss_decreases_on_a_fixed_batch(env, student):
     losses = []
     for _ in range(5):
         torch.manual_seed(1)  # same z_s every step: a truly fixed batch
-        batch, *_ = distill_batch(s, t, w, perc, d_trunk, D)
-        loss, stats = combine(TERMS, batch, w)
+        out = distill_batch(s, t, w, perc, d_trunk, D)
+        loss, stats = combine(TERMS, out.batch, w)
         assert {"loss/l1", "loss/perceptual", "loss/latent", "loss/gen_kd", "loss/adv"} <= set(stats)
         opt.zero_grad()
         loss.backward()
@@ -84,8 +84,8 @@ def test_ablation_weight_zero_removes_the_term(env):
     s = I2IStudent.from_teacher(env["teacher"])
     t = TripletSampler(env["teacher"].G, seed=0, batch=2, return_features=True).sample(2)
     w = weights_of(DistillConfig(w_perceptual=0, w_adv=0, w_enc_kd=0), TERMS)
-    batch, *_ = distill_batch(s, t, w, None, None, None)
-    _, stats = combine(TERMS, batch, w)
+    out = distill_batch(s, t, w, None, None, None)
+    _, stats = combine(TERMS, out.batch, w)
     assert "loss/perceptual" not in stats and "loss/adv" not in stats and "loss/l1" in stats
 
 
@@ -125,8 +125,8 @@ def test_finetune_loss_decreases_on_a_fixed_batch(env, embedder, modality):
     losses = []
     for _ in range(5):
         torch.manual_seed(1)
-        batch, *_ = finetune_batch(s, cond, pairs.target, w, perc, D)
-        loss, stats = combine(TERMS, batch, w)
+        out = finetune_batch(s, cond, pairs.target, w, perc, D)
+        loss, stats = combine(TERMS, out.batch, w)
         opt.zero_grad()
         loss.backward()
         opt.step()
