@@ -191,4 +191,4 @@ def test_cli_kdit_dry_run_and_translate_errors(env, tmp_path, capsys):
     assert main(["translate", "--model", str(root / "x2i"), "--output", str(tmp_path / "o")]) == 2
     assert "fine-tune it" in capsys.readouterr().err
     assert main(["translate", "--model", str(root / "teacher"), "--output", str(tmp_path / "o")]) == 2
-    assert "cannot run" in capsys.readouterr().err
+    assert "holds a 'Teacher', not a student; `translate` cannot load it" in capsys.readouterr().err

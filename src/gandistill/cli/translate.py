@@ -1,27 +1,18 @@
 """``gandistill translate``: run a trained student on images, label maps, captions or audio clips.
 
-Dispatches on the model directory's ``config.json`` "class": each student family registers a
-runner with :func:`register_translator` (KDIT's I2IStudent / X2IStudent are built in; GPD adds its
-own by calling ``register_translator("GPDStudent", run)`` in ``gandistill.gpd.translate``, which is
-imported here when it exists).
+Dispatches on the kind that the model directory's class registered (``gandistill.io.registry``): each
+kind of student has one runner below.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
+from pathlib import Path
 from typing import Callable
 
 from ..data.inputs import parse_size
 from ..errors import DataError
 
 Runner = Callable[[str, argparse.Namespace], list]
-TRANSLATORS: dict[str, Runner] = {}
-PLUGIN_MODULES = ("gandistill.gpd.translate",)  # optional plug-ins registering more classes
-
-
-def register_translator(class_name: str, runner: Runner) -> None:
-    """``runner(model_dir, args) -> written paths`` handles models whose config.json class is ``class_name``."""
-    TRANSLATORS[class_name] = runner
 
 
 def _device(args):
@@ -64,8 +55,24 @@ def _run_x2i(model_dir: str, args: argparse.Namespace) -> list:
                     "for a modality with `gandistill kdit finetune --modality text|audio`")
 
 
-register_translator("I2IStudent", _run_i2i)
-register_translator("X2IStudent", _run_x2i)
+def _run_gpd(model_dir: str, args: argparse.Namespace) -> list:
+    from ..gpd.translate import export_student, translate_gpd
+
+    if args.export:
+        path = export_student(model_dir, args.export, Path(args.output) / ("student.ts.pt" if args.export == "torchscript"
+                                                                           else "student.onnx"))
+        print(f"exported the student to {path}")
+        return []
+    if not args.input:
+        raise DataError("this is a GPD image-to-image student: pass --input IMG|DIR")
+    if args.reference:
+        raise DataError("a GPD student takes no --reference: its style is fixed by training; drop --reference")
+    return translate_gpd(model_dir, args.input, args.output, batch_size=args.batch, device=args.device,
+                         progress=not args.no_progress, size=parse_size(args.size))
+
+
+#: registry kind → runner(model_dir, args) -> written paths
+RUNNERS: dict[str, Runner] = {"kdit-i2i": _run_i2i, "kdit-x2i": _run_x2i, "gpd-student": _run_gpd}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -109,21 +116,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _translate(args: argparse.Namespace) -> int:
-    from ..io.pretrained import read_model_config
+    from ..models import resolve_model
 
-    for mod in PLUGIN_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if not (exc.name and mod.startswith(exc.name)):
-                raise
-    cls = read_model_config(args.model).get("class")
-    runner = TRANSLATORS.get(cls)
-    if runner is None:
-        raise DataError(f"{args.model} holds a {cls!r}, which `translate` cannot run; known: "
-                        f"{', '.join(sorted(TRANSLATORS))}")
-    if args.export and cls not in ("UNetTranslator", "ResNetTranslator"):
-        raise DataError(f"--export supports GPD students; {args.model} holds a {cls!r}")
-    written = runner(args.model, args)
+    kind = resolve_model(args.model, RUNNERS, "a student", "`translate`").model_kind
+    if args.export and kind != "gpd-student":
+        raise DataError(f"--export supports GPD students; {args.model} holds a {kind} model")
+    written = RUNNERS[kind](args.model, args)
     print(f"wrote {len(written)} images to {args.output}")
     return 0

@@ -25,7 +25,7 @@ from typing import Iterator
 
 import torch
 
-from ..teacher.generator import Generator
+from ..teacher.generator import Generator, mix_ws
 from ..teacher.layers import NoiseMode
 from ..utils.inference import inference, prepare_for_inference
 
@@ -60,16 +60,6 @@ def check_k_range(k_range: tuple[int, int] | list[int], num_ws: int) -> tuple[in
     if not 0 <= lo <= hi <= num_ws:
         raise ValueError(f"crossover range [{lo}, {hi}] must satisfy 0 <= lo <= hi <= num_ws={num_ws}")
     return lo, hi
-
-
-def mix_ws(w1: torch.Tensor, w2: torch.Tensor, k: torch.Tensor | int) -> torch.Tensor:
-    """Rows < k from w1, rows >= k from w2 (k an int or one per sample)."""
-    n, num_ws = w1.shape[:2]
-    if not torch.is_tensor(k):
-        k = torch.full((n,), int(k), dtype=torch.long, device=w1.device)
-    rows = torch.arange(num_ws, device=w1.device)
-    take1 = (rows[None, :] < k.to(w1.device)[:, None]).unsqueeze(-1)
-    return torch.where(take1, w1, w2)
 
 
 @inference

@@ -19,6 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..io.pretrained import PretrainedMixin
+from ..io.registry import register_model
 from .config import StyleGAN2Config
 from .discriminator import Discriminator
 from .efficientnet_lite import EfficientNetLite0, lite_input
@@ -108,6 +109,7 @@ class _Head(nn.Module):
         return self.net(x).flatten(1)
 
 
+@register_model(kind="discriminator")
 class ProjectedDiscriminator(PretrainedMixin, nn.Module):
     config_class = StyleGAN2Config
 

@@ -63,7 +63,7 @@ def teacher_phases(cfg: TeacherTrainConfig, G: Generator, D: torch.nn.Module, au
     def g_main(r: Round) -> tuple[torch.Tensor, dict[str, float]]:  # non-saturating loss on augmented fakes
         ws = latents(r.size)
         loss = g_nonsaturating(run_D(aug(run_synthesis(ws))))
-        G.mapping.update_w_avg(mean_over_ranks(ws[:, 0].detach().mean(0))[None])
+        G.mapping.update_w_avg(mean_over_ranks(ws[:, 0].detach().float().mean(0))[None])
         return loss, {"loss/G": float(loss.detach())}
 
     def g_reg(r: Round) -> tuple[torch.Tensor, dict[str, float]]:  # eager synthesis: a double backward

@@ -69,14 +69,16 @@ class NonFiniteLoss(ArithmeticError):
 
 
 def run_phase(phase: Phase, step: int, *, rounds: int = 1, size: int = 1, info: DistInfo | None = None,
-              device: torch.device | str = "cpu", others: Sequence[Phase] = ()) -> dict[str, float]:
+              device: torch.device | str = "cpu", others: Sequence[Phase] = (), bf16: bool = True) -> dict[str, float]:
     """Run ``phase`` at ``step``: its scalars are averaged over the ``rounds`` micro-batches.
 
-    ``others``: the other phases of the table, whose parameters are frozen while this one trains.
+    ``others``: the other phases of the table, whose parameters are frozen while this one trains;
+    ``bf16``: allow bf16 autocast on CUDA for phases that allow it (``--no-bf16``: fp32 everywhere).
     """
     info = info or DistInfo()
+    mixed = phase.autocast and bf16
     if phase.opt is None:
-        with autocast(device, phase.autocast):
+        with autocast(device, mixed):
             _, stats = phase.loss(Round(step, 0, 1, size))
         return stats
     for other in others:
@@ -87,7 +89,7 @@ def run_phase(phase: Phase, step: int, *, rounds: int = 1, size: int = 1, info: 
     phase.opt.zero_grad(set_to_none=True)
     total: dict[str, float] = {}
     for index in range(rounds):
-        with autocast(device, phase.autocast):
+        with autocast(device, mixed):
             loss, stats = phase.loss(Round(step, index, rounds, size))
         value = float(loss.detach())
         if not math.isfinite(value):
@@ -120,8 +122,8 @@ def d_phases(disc: Callable[[torch.Tensor], torch.Tensor], opt: torch.optim.Opti
         real = seen[r.index] = reals(r)
         with torch.no_grad():
             fake = fakes(r)
-        fake_logits = disc(fake.detach())
-        real_logits = disc(real)
+        fake_logits = disc(fake.detach()).float()  # fp32 statistics under bf16 autocast (a no-op on CPU)
+        real_logits = disc(real).float()
         if on_real_logits is not None:
             on_real_logits(real_logits)
         loss = d_logistic(real_logits, fake_logits)

@@ -26,5 +26,6 @@ class RunOptions(ProgressOption):
     keep: int = field(3, help="keep the last N training states")
     resume: str | None = field(None, help="continue a run: 'latest' (newest state in --out), a state-*.pt file "
                                           "or a run directory (default: start fresh)")
+    bf16: bool = field(True, help="bf16 autocast of the forward passes on CUDA (CPU always runs fp32)")
     overwrite: bool = field(False, help="start afresh in an --out that holds an earlier run, deleting its "
                                         "checkpoints, log, samples and model (default: refuse)")
