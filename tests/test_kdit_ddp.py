@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from kdit_support import tiny_teacher
+from kdit_support import kdit_workdir
 
 from gandistill.io.state import load_state
-from gandistill.kdit.x2i import X2IStudent
 
 pytestmark = pytest.mark.slow
 
@@ -22,15 +21,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def ddp_run(tmp_path_factory):
     """One torchrun launch runs every case (kdit_ddp_worker.py); the tests read what it left."""
-    from gandistill.data import generate_toyfaces
-
     root = tmp_path_factory.mktemp("kdit_ddp")
-    teacher = tiny_teacher()
-    teacher.save_pretrained(root / "teacher")
-    teacher = type(teacher).from_pretrained(root / "teacher")
-    X2IStudent.from_teacher(teacher).save_pretrained(root / "x2i", parents={"teacher": teacher.source_hash},
-                                                     extra={"teacher_dir": str(root / "teacher")})
-    generate_toyfaces(root / "toy", n=6, res=16, seed=0, progress=False, workers=1)
+    kdit_workdir(root, n_pairs=6)
     (root / "dumps").mkdir()
     worker = Path(__file__).with_name("kdit_ddp_worker.py")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(

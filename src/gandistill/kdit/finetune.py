@@ -27,7 +27,7 @@ from ..errors import CheckpointError, GandistillError
 from ..io.pretrained import read_model_config, recorded_parent_dir
 from ..options import field
 from ..teacher.model import Teacher
-from ..train import RunOptions, plan_batch, setup_processes, train_loop
+from ..train import Round, RunOptions, plan_batch, setup_processes, train_loop
 from ..train.terms import weights_of
 from ..utils import dist
 from ..utils.images import save_grid
@@ -194,7 +194,7 @@ def finetune(cfg: FinetuneConfig, dry_run: bool = False, embedder=None,
     opt_d = adam(D.parameters(), cfg.lr_d, cfg.beta2, cfg.r1_interval)
     n = len(pairs)
 
-    def make_round(r) -> StudentRound:
+    def make_round(r: Round) -> StudentRound:
         idx = torch.randint(n, (min(r.size, n),)).to(device)  # this process's pairs of the step
         return finetune_batch(student, cond[idx], target[idx], w, perc, D, cfg.reference, cfg.noise_mode)
 
