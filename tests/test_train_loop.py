@@ -169,3 +169,27 @@ def test_gpu_settings_are_off_on_cpu(tmp_path):
     toy_stage(toy(tmp_path, steps=1))
     row = json.loads((tmp_path / "run" / "stats.jsonl").read_text())
     assert "resources/peak_gpu_mem_gib" not in row and "loss/fit" in row
+
+
+def test_teacher_phases_run_under_bf16_autocast(tmp_path, monkeypatch):
+    """The CUDA bf16 path by proxy: CPU autocast to bf16 must not break any phase (dtype mix-ups such as a
+    bf16 w into the fp32 w_avg), and the losses stay finite."""
+    import gandistill.train.phases as phases
+    from gandistill.teacher.presets import preset_model
+    from gandistill.teacher.train import train_teacher
+    from gandistill.teacher.train_config import TeacherTrainConfig
+
+    used = []
+
+    def cpu_bf16(device, enabled=True):
+        used.append(enabled)
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
+
+    monkeypatch.setattr(phases, "autocast", cpu_bf16)
+    cfg = TeacherTrainConfig(out=str(tmp_path / "run"), data="toyfaces", data_n=16, steps=2, batch=4, log_every=1,
+                             snap_every=100, grid_every=0, progress=False, augment="ada", ada_interval=1,
+                             r1_interval=2, pl_weight=2.0, pl_interval=2, model=preset_model("tiny"))
+    train_teacher(cfg)
+    rows = [json.loads(x) for x in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()]
+    assert {"loss/G", "loss/D", "loss/pl", "loss/r1"} <= set(rows[0]) and len(rows) == 2
+    assert True in used and False in used  # main phases in bf16, R1 and path length in fp32

@@ -20,43 +20,21 @@ tests/test_api.py runs them on tiny models.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from .errors import CheckpointError, DataError
+from .errors import DataError
 from .utils.inference import inference, prepare_for_inference
 
 PathLike = str | Path
 #: one path/folder, several, or images already in memory
 ImageInput = PathLike | Sequence[PathLike] | np.ndarray | torch.Tensor
 
-# which facade loads which model class (for the wrong-class errors)
-FACADES = {
-    "Teacher": "gandistill.Teacher.from_pretrained (images: gandistill.sample)",
-    "Generator": "gandistill.Generator.from_pretrained (images: gandistill.sample)",
-    "I2IStudent": "gandistill.KDITStudent.from_pretrained",
-    "X2IStudent": "gandistill.KDITStudent.from_pretrained",
-    "UNetTranslator": "gandistill.GPDStudent.from_pretrained",
-    "ResNetTranslator": "gandistill.GPDStudent.from_pretrained",
-}
-
-__all__ = ["FACADES", "GPDStudent", "ImageInput", "KDITStudent", "distill", "load_images", "sample"]
-
-
-def _model_class(directory: PathLike, allowed: Iterable[str], facade: str, what: str) -> str:
-    """The config.json class of ``directory``; a CheckpointError naming the right facade if not allowed."""
-    from .io.pretrained import read_model_config
-
-    name = read_model_config(directory).get("class")
-    if name not in allowed:
-        hint = FACADES.get(name, "the class's own from_pretrained")
-        raise CheckpointError(f"{directory} holds a {name!r}, not {what}; {facade} cannot load it — "
-                              f"use {hint}")
-    return name
+__all__ = ["GPDStudent", "ImageInput", "KDITStudent", "distill", "load_images", "sample"]
 
 
 # ----------------------------------------------------------------------------------------------- inputs
@@ -211,7 +189,9 @@ def sample(teacher_dir: PathLike, seeds: int | str | Sequence[int], psi: float =
     from .teacher import Generator
     from .teacher.sample import parse_seeds, sample_seeds
 
-    _model_class(teacher_dir, ("Teacher", "Generator"), "gandistill.sample", "a teacher")
+    from .models import resolve_model
+
+    resolve_model(teacher_dir, ("teacher", "generator"), "a teacher", "gandistill.sample")
     seed_list = parse_seeds(seeds, "seeds") if isinstance(seeds, str) else [seeds] if isinstance(seeds, int) else list(seeds)
     G = prepare_for_inference(Generator.from_pretrained(teacher_dir), device)
     return _to_uint8(sample_seeds(G, seed_list, psi=psi, noise_mode=noise_mode, batch=batch))
@@ -243,17 +223,14 @@ class KDITStudent:
     @classmethod
     def from_pretrained(cls, directory: PathLike, device: str | torch.device = "cpu") -> KDITStudent:
         """Load an ``I2IStudent`` or ``X2IStudent`` directory; any other class is a CheckpointError."""
-        name = _model_class(directory, ("I2IStudent", "X2IStudent"), "KDITStudent", "a KDIT student")
-        if name == "I2IStudent":
-            from .kdit.i2i import I2IStudent as C
-        else:
-            from .kdit.x2i import X2IStudent as C  # type: ignore[assignment]
-        return cls(C.from_pretrained(directory), device)
+        from .models import load_model
+
+        return cls(load_model(directory, ("kdit-i2i", "kdit-x2i"), "a KDIT student", "KDITStudent"), device)
 
     @property
     def kind(self) -> str:
         """``"i2i"`` or ``"x2i"``."""
-        return "i2i" if type(self.model).__name__ == "I2IStudent" else "x2i"
+        return "i2i" if self.model.model_kind == "kdit-i2i" else "x2i"
 
     @property
     def modality(self) -> str:
@@ -411,10 +388,9 @@ class GPDStudent:
     @classmethod
     def from_pretrained(cls, directory: PathLike, device: str | torch.device = "cpu") -> GPDStudent:
         """Load a ``UNetTranslator`` / ``ResNetTranslator`` directory; any other class is a CheckpointError."""
-        from .gpd.networks import load_translator
+        from .models import load_model
 
-        _model_class(directory, ("UNetTranslator", "ResNetTranslator"), "GPDStudent", "a GPD student")
-        student = cls(load_translator(directory), device)
+        student = cls(load_model(directory, ("gpd-student",), "a GPD student", "GPDStudent"), device)
         student.directory = Path(directory)
         return student
 

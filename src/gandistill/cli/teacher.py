@@ -5,7 +5,8 @@ import argparse
 import os
 from pathlib import Path
 
-from ..options import add_dataclass_args, from_args, load_config
+from ..options import DeviceOption, add_dataclass_args
+from .stage_config import add_stage_options, resolve_stage_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,10 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     t.add_argument("--preset", choices=preset_names(), metavar="NAME",
                    help="start from a named size (options given here override it): " + describe_presets())
-    t.add_argument("--config", type=Path, help="start from this config.json (options given here override it)")
-    t.add_argument("--dry-run", action="store_true", help="validate the data, print the resolved config, exit")
-    add_dataclass_args(t.add_argument_group("training"), TeacherTrainConfig)
-    add_dataclass_args(t.add_argument_group("architecture"), StyleGAN2Config)
+    add_stage_options(t, TeacherTrainConfig, title="training", nested={"model": (StyleGAN2Config, "architecture")})
     t.set_defaults(func=_train)
 
     s = tsub.add_parser("sample", help="images for given seeds, and a style-mixing grid",
@@ -57,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(source of the fine layers ws[k:]; default: 10-13 when --mix-rows is given)")
     s.add_argument("--crossover", type=int, default=None, help="first ws layer taken from the column seed, "
                    "0 … num_ws (default: num_ws/2)")
-    s.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
+    add_dataclass_args(s, DeviceOption, with_defaults=True)
     s.set_defaults(func=_sample)
 
     from .teacher_import import add_export_parser, add_import_parser
@@ -67,28 +65,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from ..teacher.config import StyleGAN2Config
-    from ..teacher.train import train_teacher
-    from ..teacher.train_config import TeacherTrainConfig
-
     from ..errors import GandistillError
     from ..teacher.presets import apply_preset
+    from ..teacher.train import train_teacher
 
-    base = None
     if args.preset and (args.config or getattr(args, "resume", None)):
         raise GandistillError("--preset starts a new run from a named size; with --config or --resume the run's "
                               "recorded options are the starting point instead: drop --preset")
-    if args.preset:
-        base = apply_preset(args.preset)
-    elif args.config:
-        base = load_config(TeacherTrainConfig, args.config)
-    elif getattr(args, "resume", None):
-        # A resumed run keeps its recorded options; only those given now override them.
-        saved = Path(getattr(args, "out", TeacherTrainConfig.out)) / "config.json"
-        if saved.is_file():
-            base = load_config(TeacherTrainConfig, saved)
-    cfg = from_args(TeacherTrainConfig, args, base=base)
-    cfg.model = from_args(StyleGAN2Config, args, base=cfg.model)
+    cfg = resolve_stage_config(args, start=apply_preset(args.preset) if args.preset else None)
     model_dir = train_teacher(cfg, dry_run=args.dry_run)
     if not args.dry_run:
         print(f"teacher model: {model_dir}")

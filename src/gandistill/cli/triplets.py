@@ -13,6 +13,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ..options import DeviceOption, add_dataclass_args
+
 
 def _ints(text: str) -> list[int]:
     return [int(v) for v in text.split(",") if v.strip()]
@@ -36,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--noise-mode", default="const", choices=["const", "random", "none"],
                    help="synthesis noise: const (the model's fixed noise maps, reproducible), random (fresh per image) or none (default: const)")
     p.add_argument("--no-images", action="store_true", help="write only the previews and latents, not x1/ x2/ y/ images")
-    p.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
+    add_dataclass_args(p, DeviceOption, with_defaults=True)
     p.set_defaults(func=_run)
 
 

@@ -17,6 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..io.pretrained import PretrainedMixin
+from ..io.registry import register_model
 from ..teacher.generator import SynthesisNetwork
 from ..teacher.layers import NoiseMode
 from ..teacher.model import Teacher
@@ -78,6 +79,7 @@ class ConditionalMapping(nn.Module):
         return self.w_avg + delta.view(-1, self.num_ws, self.w_dim)
 
 
+@register_model(kind="kdit-x2i", loader="gandistill.KDITStudent")
 class X2IStudent(PretrainedMixin, nn.Module):
     config_class = X2IConfig
 

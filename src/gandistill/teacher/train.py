@@ -48,6 +48,18 @@ def _mixed_ws(G: Generator, z: torch.Tensor, prob: float) -> torch.Tensor:
     return ws
 
 
+def projected_schedule(cfg: TeacherTrainConfig, D: torch.nn.Module) -> Callable[[Round], tuple[None, dict]]:
+    """A bookkeeping phase: the projected D's warm-up and blur fade at this step (a function of the step alone,
+    so a resumed run continues exactly)."""
+    def set_schedule(r: Round) -> tuple[None, dict[str, float]]:
+        kimg = r.step * cfg.batch / 1000
+        D.heads_on = kimg >= cfg.d_proj_warmup
+        fade = max(0.0, 1 - kimg / cfg.d_proj_blur_fade) if cfg.d_proj_blur_init > 0 else 0.0
+        D.blur_sigma = max(cfg.model.d_proj_blur, cfg.d_proj_blur_init * fade)
+        return None, {"schedule/heads_on": float(D.heads_on), "schedule/blur_sigma": D.blur_sigma}
+    return set_schedule
+
+
 def teacher_phases(cfg: TeacherTrainConfig, G: Generator, D: torch.nn.Module, aug: Augment, opts: tuple,
                    reals: Callable[[int], torch.Tensor], pl_mean: torch.Tensor, info: dist.DistInfo,
                    device: torch.device) -> list[Phase]:
@@ -63,7 +75,7 @@ def teacher_phases(cfg: TeacherTrainConfig, G: Generator, D: torch.nn.Module, au
     def g_main(r: Round) -> tuple[torch.Tensor, dict[str, float]]:  # non-saturating loss on augmented fakes
         ws = latents(r.size)
         loss = g_nonsaturating(run_D(aug(run_synthesis(ws))))
-        G.mapping.update_w_avg(mean_over_ranks(ws[:, 0].detach().mean(0))[None])
+        G.mapping.update_w_avg(mean_over_ranks(ws[:, 0].detach().float().mean(0))[None])
         return loss, {"loss/G": float(loss.detach())}
 
     def g_reg(r: Round) -> tuple[torch.Tensor, dict[str, float]]:  # eager synthesis: a double backward
@@ -79,7 +91,8 @@ def teacher_phases(cfg: TeacherTrainConfig, G: Generator, D: torch.nn.Module, au
                  disc_reg=lambda x: D(aug(x)), on_real_logits=aug.accumulate, r1_per_image=False,
                  penalty=r1_penalty)  # R1 on un-augmented reals, through the augmentation, eager D
     g_reg_interval = cfg.pl_interval if cfg.pl_weight > 0 else 0
-    return [Phase("G", g_main, opt_g, label="generator loss"),
+    schedule = [Phase("schedule", projected_schedule(cfg, D))] if cfg.model.d_arch == "projected" else []
+    return [*schedule, Phase("G", g_main, opt_g, label="generator loss"),
             Phase("G_reg", g_reg, opt_g, interval=g_reg_interval, label="loss/pl", autocast=False), *d]
 
 

@@ -36,6 +36,13 @@ class TeacherTrainConfig(RunOptions):
     ema_kimg: float | None = field(None, help="EMA half-life in thousands of images; default batch·10/32")
     ema_rampup: float | None = field(0.05, help="EMA ramp-up as a fraction of the images seen so far; "
                                                 "none disables it")
+    d_proj_warmup: float = field(0.0, help="projected D: train with the StyleGAN2 pixel D alone for the first N "
+                                           "thousand images, then add the projected heads (Vision-aided GAN's "
+                                           "warm-up; 0 = heads from the start)")
+    d_proj_blur_init: float = field(0.0, help="projected D: start the blur before the feature network at this σ "
+                                              "and fade it linearly to --d-proj-blur over --d-proj-blur-fade "
+                                              "thousand images (StyleGAN-XL's blur_init_sigma; 0 = no fade)")
+    d_proj_blur_fade: float = field(200.0, help="projected D: thousands of images over which the initial blur fades")
     augment: Literal["none", "diffaug", "ada"] = field("diffaug", help="discriminator augmentation")
     diffaug_policy: str = field("color,translation,cutout", help="comma-separated DiffAugment ops from "
                                                                  "color, translation, cutout")
@@ -54,3 +61,5 @@ class TeacherTrainConfig(RunOptions):
     def __post_init__(self) -> None:
         if self.batch <= 0 or self.steps < 0:
             raise ValueError("batch must be positive and steps non-negative")
+        if self.d_proj_warmup < 0 or not 0 <= self.d_proj_blur_init <= 8 or self.d_proj_blur_fade <= 0:
+            raise ValueError("d_proj_warmup must be ≥ 0, d_proj_blur_init in 0…8 and d_proj_blur_fade > 0")

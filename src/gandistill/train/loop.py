@@ -182,7 +182,7 @@ def train_loop(cfg: Any, phases: Sequence[Phase], objs: dict[str, Any], *,
                 for phase in phases:
                     if phase.due(step):
                         stats.update(run_phase(phase, step, rounds=rounds, size=batch_gpu, info=info,
-                                               device=device, others=phases))
+                                               device=device, others=phases, bf16=getattr(cfg, "bf16", True)))
             except NonFiniteLoss as exc:
                 raise divergence_error(str(exc), step, out / "checkpoints", diverged_hint) from None
             if ema is not None:

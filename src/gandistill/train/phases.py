@@ -69,14 +69,16 @@ class NonFiniteLoss(ArithmeticError):
 
 
 def run_phase(phase: Phase, step: int, *, rounds: int = 1, size: int = 1, info: DistInfo | None = None,
-              device: torch.device | str = "cpu", others: Sequence[Phase] = ()) -> dict[str, float]:
+              device: torch.device | str = "cpu", others: Sequence[Phase] = (), bf16: bool = True) -> dict[str, float]:
     """Run ``phase`` at ``step``: its scalars are averaged over the ``rounds`` micro-batches.
 
-    ``others``: the other phases of the table, whose parameters are frozen while this one trains.
+    ``others``: the other phases of the table, whose parameters are frozen while this one trains;
+    ``bf16``: allow bf16 autocast on CUDA for phases that allow it (``--no-bf16``: fp32 everywhere).
     """
     info = info or DistInfo()
+    mixed = phase.autocast and bf16
     if phase.opt is None:
-        with autocast(device, phase.autocast):
+        with autocast(device, mixed):
             _, stats = phase.loss(Round(step, 0, 1, size))
         return stats
     for other in others:
@@ -87,7 +89,7 @@ def run_phase(phase: Phase, step: int, *, rounds: int = 1, size: int = 1, info: 
     phase.opt.zero_grad(set_to_none=True)
     total: dict[str, float] = {}
     for index in range(rounds):
-        with autocast(device, phase.autocast):
+        with autocast(device, mixed):
             loss, stats = phase.loss(Round(step, index, rounds, size))
         value = float(loss.detach())
         if not math.isfinite(value):
@@ -110,9 +112,11 @@ def d_phases(disc: Callable[[torch.Tensor], torch.Tensor], opt: torch.optim.Opti
 
     ``disc(x) -> logits`` includes any augmentation, so R1 is differentiated through it; ``disc_reg`` (default
     ``disc``) is used for R1 (an eager module where ``disc`` is compiled: R1 needs a double backward).
-    ``fakes(round)`` runs without gradients. ``on_real_logits`` sees the real logits (ADA's statistics).
+    ``fakes(round)`` runs without gradients; it may also return what the G phase of the same step stashed
+    for that round (KDIT: the student's output). ``on_real_logits`` sees the real logits (ADA's statistics).
     Patch logits are fine: the losses average them, and R1 takes each image's mean logit
-    (``r1_per_image=False`` sums every logit instead).
+    (``r1_per_image=False`` sums every logit instead). ``penalty``: the R1 function (a variant, or a test's
+    stand-in).
     """
     seen: dict[int, torch.Tensor] = {}  # each round's reals, reused by R1 in the same step
 
@@ -120,8 +124,8 @@ def d_phases(disc: Callable[[torch.Tensor], torch.Tensor], opt: torch.optim.Opti
         real = seen[r.index] = reals(r)
         with torch.no_grad():
             fake = fakes(r)
-        fake_logits = disc(fake.detach())
-        real_logits = disc(real)
+        fake_logits = disc(fake.detach()).float()  # fp32 statistics under bf16 autocast (a no-op on CPU)
+        real_logits = disc(real).float()
         if on_real_logits is not None:
             on_real_logits(real_logits)
         loss = d_logistic(real_logits, fake_logits)
@@ -131,7 +135,7 @@ def d_phases(disc: Callable[[torch.Tensor], torch.Tensor], opt: torch.optim.Opti
     def reg(r: Round) -> tuple[torch.Tensor, dict[str, float]]:
         real = seen[r.index].detach().requires_grad_(True)
         logits = (disc_reg or disc)(real)
-        value = penalty(real, logits.flatten(1).mean(1) if r1_per_image else logits)
+        value = penalty(real, logits.reshape(len(logits), -1).mean(1) if r1_per_image else logits)
         return value * (r1_gamma / 2) * r1_interval, {"loss/r1": float(value.detach())}
 
     phases = [Phase("D", main, opt, label="discriminator loss")]
