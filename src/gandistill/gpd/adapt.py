@@ -100,11 +100,11 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False, on_finish: Callable[[dict], N
     inputs = {"--teacher": cfg.teacher, "--target": cfg.target}
     prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run and info.is_main,
                     inputs=inputs)  # before any work: never over a run
-    batch_gpu, _ = plan_batch(cfg.batch, None, info.world_size)
+    batch_gpu, _ = plan_batch(cfg.batch, cfg.batch_gpu, info.world_size)
     if batch_gpu < 2:
-        raise GandistillError(f"--batch {cfg.batch} over {info.world_size} processes leaves {batch_gpu} latent per "
-                              f"process, and CDC compares the latents of each process: use --batch "
-                              f"{2 * info.world_size} or more")
+        raise GandistillError(f"--batch {cfg.batch} over {info.world_size} process(es) leaves {batch_gpu} latent per "
+                              f"process and round, and CDC compares the latents of each round: use --batch "
+                              f"{2 * info.world_size} or more (and --batch-gpu ≥ 2)")
     teacher = Teacher.from_pretrained(cfg.teacher)
     mcfg = teacher.config
     targets, names = load_targets(cfg.target, mcfg.resolution, mcfg.img_channels, cfg.max_targets)
@@ -167,9 +167,11 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False, on_finish: Callable[[dict], N
             stats["loss/cdc"] = float(ADAPT_TERMS["cdc"](batch))
         return loss, stats
 
+    # a step's latents are all anchor-region or all free, so every round of the step is judged (R1 too)
+    # in the mode its fakes set
     mode: dict[str, torch.Tensor | None] = {"image_level": None}
 
-    def fakes(r: Round) -> torch.Tensor:  # sets the mode in which this step's reals and fakes are judged
+    def fakes(r: Round) -> torch.Tensor:
         ws, mode["image_level"] = latents(r.step, r.size)
         return G.synthesis(ws, noise_mode=NOISE_MODE)
 

@@ -96,8 +96,11 @@ def distill(cfg: GPDDistillConfig, dry_run: bool = False, on_finish: Callable[[d
     inputs = {"--adapted": cfg.adapted, "--anchors": cfg.anchors, "--teacher": cfg.teacher}
     prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run and info.is_main,
                     inputs=inputs)  # before any work: never over a run
-    plan_batch(cfg.batch, None, info.world_size)  # each process takes an equal share of both batches
-    gen_gpu = plan_batch(cfg.gen_batch, None, info.world_size)[0] if cfg.kd != "none" else 0
+    _, rounds = plan_batch(cfg.batch, cfg.batch_gpu, info.world_size)
+    gen_gpu = cfg.gen_batch // (info.world_size * rounds)  # generated pairs per process and round
+    if cfg.kd != "none" and gen_gpu * info.world_size * rounds != cfg.gen_batch:
+        raise GandistillError(f"--gen-batch {cfg.gen_batch} must be a multiple of {info.world_size} process(es) × "
+                              f"{rounds} round(s) (--batch {cfg.batch} / --batch-gpu)")
     source, target = load_generators(cfg.adapted, cfg.teacher, device)
     anchors = Anchors.load(cfg.anchors)
     G_T, G_target = source.G, target.G
