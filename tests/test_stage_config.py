@@ -186,3 +186,12 @@ def test_field_like_names_a_missing_option():
 
     with pytest.raises(TypeError, match="PatchGANConfig has no option 'widht'"):
         field_like(PatchGANConfig, "widht")
+
+
+def test_shared_gpd_generator_options_keep_adapted_required_on_plain_commands(tmp_path, capsys):
+    for command in (["gpd", "pairs", "--n", "1", "--out", str(tmp_path / "p")],
+                    ["gpd", "route", "--input", str(tmp_path), "--output", str(tmp_path / "r")]):
+        with pytest.raises(SystemExit) as exc:
+            cli(command)
+        assert exc.value.code == 2 and "--adapted" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
