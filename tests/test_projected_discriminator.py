@@ -89,6 +89,7 @@ def test_gradients_reach_the_image_through_the_frozen_features():
 
 
 @needs_weights
+@pytest.mark.slow
 def test_projected_teacher_trains_and_round_trips(tmp_path):
     from gandistill.teacher.train import train_teacher
     from gandistill.teacher.train_config import TeacherTrainConfig
@@ -146,6 +147,7 @@ def test_stylegan2_teacher_directory_still_loads_without_the_new_fields(tmp_path
 
 
 @needs_weights
+@pytest.mark.slow
 def test_kdit_and_gpd_run_from_a_projected_teacher(tmp_path):
     """Every stage that reads D_T accepts a projected-D teacher (docs/kdit.md, docs/gpd.md)."""
     from gandistill.gpd.adapt import adapt

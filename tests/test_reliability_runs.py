@@ -22,10 +22,11 @@ from gandistill.io.atomic import atomic_write_text, remove_stale_temps
 from gandistill.io.state import (NonFiniteStateError, last_good_state, list_states, load_state, nonfinite_entries,
                                  save_state)
 from gandistill.teacher import Generator, StyleGAN2Config, Teacher
+from gandistill.teacher.presets import preset_model
 from gandistill.teacher.train_config import TeacherTrainConfig
 from gandistill.utils.engine import RunOptions, run_loop
 
-TINY = StyleGAN2Config(resolution=16, z_dim=16, w_dim=16, mapping_layers=2, channel_base=256, channel_max=16)
+TINY = preset_model("tiny")  # the shared tiny test config (tests/conftest.py's fixture)
 
 
 def teacher_cfg(out, steps, **kw) -> TeacherTrainConfig:

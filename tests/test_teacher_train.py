@@ -162,6 +162,7 @@ def test_style_mix_grid_layout():
     assert torch.allclose(grid0[6], cols[1], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_ddp_two_processes_stay_in_sync(tmp_path):
     worker = Path(__file__).with_name("ddp_worker.py")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parent)}

@@ -4,15 +4,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..options import add_dataclass_args, from_args, load_config
+from ..options import DeviceOption, add_dataclass_args, from_args
+from .stage_config import add_stage_options, resolve_stage_config
 
 _FMT = argparse.RawDescriptionHelpFormatter
-
-
-def _with_run_options(p: argparse.ArgumentParser, cls) -> None:
-    p.add_argument("--config", type=Path, help="start from this config.json (options given here override it)")
-    p.add_argument("--dry-run", action="store_true", help="check the inputs, print the resolved config, exit")
-    add_dataclass_args(p.add_argument_group("options"), cls)
 
 
 # loss weights renamed to the w_<term> form of the loss-term protocol: the old spellings still work
@@ -25,19 +20,9 @@ def _aliases(p, aliases: dict[str, str]) -> None:
                        help=f"former name of --{dest.replace('_', '-')}")
 
 
-def _resolve(cls, args: argparse.Namespace):
-    base = None
-    if args.config:
-        base = load_config(cls, args.config)
-    elif getattr(args, "resume", None):  # a resumed run keeps its recorded options
-        saved = Path(getattr(args, "out", cls.out)) / "config.json"
-        if saved.is_file():
-            base = load_config(cls, saved)
-    return from_args(cls, args, base=base)
-
-
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..gpd.config import AdaptConfig, AnchorsConfig, GPDDistillConfig, PairsConfig, ProjectConfig
+    from ..gpd.config import (AdaptConfig, AnchorsConfig, GeneratorsOptions, GPDDistillConfig, PairsConfig,
+                              ProjectConfig)
 
     p = sub.add_parser("gpd", help="few-shot translation: adapt a teacher, make pairs, distil a student",
                        description="GPD (Zhao et al., 2023): adapt the photo teacher to ≤10 examples of a style, "
@@ -53,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "generators map one w to a pair.\n\n"
                         "  gandistill gpd adapt --teacher runs/teacher/model --target sketches/ "
                         "--out runs/adapt\n  gandistill gpd adapt --out runs/adapt --resume latest")
-    _with_run_options(a, AdaptConfig)
+    add_stage_options(a, AdaptConfig)
     _aliases(a, {"--cdc-weight": "w_cdc"})
     a.set_defaults(func=_adapt)
 
@@ -75,14 +60,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "latent) and latents.pt.\n\n"
                         "  gandistill gpd pairs --adapted runs/adapt/model --anchors runs/adapt/anchors.safetensors "
                         "--n 64 --out runs/pairs")
-    q.add_argument("--adapted", required=True, help="adapted model directory (output of gpd adapt)")
-    q.add_argument("--teacher", default=None, help="source teacher (default: the adapted model's parent)")
+    add_dataclass_args(q, GeneratorsOptions, with_defaults=True)
     q.add_argument("--anchors", default=None, help="anchors file from gpd anchors (without it every w is drawn "
                    "freely from the mapping network)")
     q.add_argument("--n", type=int, required=True, help="number of pairs")
     q.add_argument("--out", required=True, type=Path, help="output folder (A/, B/, pairs.jsonl, latents.pt)")
     q.add_argument("--batch", type=int, default=16, help="pairs generated per forward pass (default: 16)")
-    q.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
+    add_dataclass_args(q, DeviceOption, with_defaults=True)
     add_dataclass_args(q.add_argument_group("stream"), PairsConfig)
     q.set_defaults(func=_pairs)
 
@@ -93,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "  gandistill gpd distill --adapted runs/adapt/model --anchors "
                         "runs/adapt/anchors.safetensors --kd anchor --out runs/student\n"
                         "  gandistill gpd distill --out runs/student --resume latest")
-    _with_run_options(d, GPDDistillConfig)
+    add_stage_options(d, GPDDistillConfig)
     d.set_defaults(func=_distill)
 
     r = gsub.add_parser("route", help="teacher route: project photos into G_T, render with G_target (slow)",
@@ -101,11 +85,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="The slow baseline without a student: optimise a W+ latent for each photo in "
                         "the teacher,\nthen render that latent with the adapted model. One PNG per input.\n\n"
                         "  gandistill gpd route --adapted runs/adapt/model --input photos/ --output out-route/")
-    r.add_argument("--adapted", required=True, help="adapted model directory (output of gpd adapt)")
-    r.add_argument("--teacher", default=None, help="source teacher (default: the adapted model's parent)")
+    add_dataclass_args(r, GeneratorsOptions, with_defaults=True)
     r.add_argument("--input", required=True, help="image file or folder of images (png, jpg, jpeg, webp)")
     r.add_argument("--output", required=True, type=Path, help="output folder (created); one PNG per input")
-    r.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
+    add_dataclass_args(r, DeviceOption, with_defaults=True)
     add_dataclass_args(r.add_argument_group("projection"), ProjectConfig)
     _aliases(r, _PROJECT_ALIASES)
     r.set_defaults(func=_route)
@@ -125,9 +108,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _adapt(args) -> int:
     from ..gpd.adapt import adapt
-    from ..gpd.config import AdaptConfig
 
-    model = adapt(_resolve(AdaptConfig, args), dry_run=args.dry_run)
+    model = adapt(resolve_stage_config(args), dry_run=args.dry_run)
     if not args.dry_run:
         print(f"adapted model: {model}")
     return 0
@@ -155,10 +137,9 @@ def _pairs(args) -> int:
 
 
 def _distill(args) -> int:
-    from ..gpd.config import GPDDistillConfig
     from ..gpd.distill import distill
 
-    model = distill(_resolve(GPDDistillConfig, args), dry_run=args.dry_run)
+    model = distill(resolve_stage_config(args), dry_run=args.dry_run)
     if not args.dry_run:
         print(f"student model: {model}")
     return 0

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import CheckpointError
+from ..options import add_dataclass_args
+from ..train.run_options import ProgressOption
 
 if TYPE_CHECKING:
     from ..teacher.config import StyleGAN2Config
@@ -53,7 +55,7 @@ def add_import_parser(teacher_subparsers: argparse._SubParsersAction) -> argpars
                    help="replace a model already in --out")
     p.add_argument("--dry-run", action="store_true",
                    help="read and check the checkpoint (a URL is still downloaded to the cache), write no model")
-    p.add_argument("--no-progress", action="store_true", help="no download progress bar (e.g. in logs)")
+    add_dataclass_args(p, ProgressOption, with_defaults=True)
     p.set_defaults(func=run_import)
     return p
 
@@ -68,7 +70,7 @@ def run_import(args: argparse.Namespace) -> int:
               f"→ {cached}")
     out = None if args.dry_run else args.out
     teacher = import_checkpoint(args.source, which=args.which, out=out, overwrite=args.overwrite, sha256=args.sha256,
-                                progress=not args.no_progress)
+                                progress=args.progress)
     cfg, info = teacher.config, teacher.import_info
     table = cfg.channels or {r: cfg.ch(r) for r in cfg.resolutions}
     print(f"{info['format']} checkpoint {info['imported_from']} ({args.which}): {cfg.resolution}px, "

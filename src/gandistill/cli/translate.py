@@ -11,6 +11,8 @@ from typing import Callable
 
 from ..data.inputs import parse_size
 from ..errors import DataError
+from ..options import DeviceOption, add_dataclass_args
+from ..train.run_options import ProgressOption
 
 Runner = Callable[[str, argparse.Namespace], list]
 
@@ -29,7 +31,7 @@ def _run_i2i(model_dir: str, args: argparse.Namespace) -> list:
         raise DataError("this is an image-to-image model: pass --input IMG|DIR (and optionally --reference IMG)")
     model = I2IStudent.from_pretrained(model_dir)
     return translate_images(model, args.input, args.output, args.reference, args.k, args.batch, args.seed,
-                            _device(args), not args.no_progress, size=parse_size(args.size))
+                            _device(args), args.progress, size=parse_size(args.size))
 
 
 def _run_x2i(model_dir: str, args: argparse.Namespace) -> list:
@@ -42,7 +44,7 @@ def _run_x2i(model_dir: str, args: argparse.Namespace) -> list:
     if size == "input":
         raise DataError(f"--size input needs image inputs; this model is conditioned on {cond}: pass --size N")
     common = dict(samples=args.samples, batch=args.batch, seed=args.seed, device=_device(args),
-                  progress=not args.no_progress, size=size)
+                  progress=args.progress, size=size)
     if cond == "text":
         if not args.text:
             raise DataError("this model is conditioned on text: pass --text \"a caption\" (repeatable)")
@@ -68,7 +70,7 @@ def _run_gpd(model_dir: str, args: argparse.Namespace) -> list:
     if args.reference:
         raise DataError("a GPD student takes no --reference: its style is fixed by training; drop --reference")
     return translate_gpd(model_dir, args.input, args.output, batch_size=args.batch, device=args.device,
-                         progress=not args.no_progress, size=parse_size(args.size))
+                         progress=args.progress, size=parse_size(args.size))
 
 
 #: registry kind → runner(model_dir, args) -> written paths
@@ -107,8 +109,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "model's resolution)")
     p.add_argument("--batch", type=int, default=16, help="inputs per forward pass (default: 16)")
     p.add_argument("--seed", type=int, default=0, help="seed of the appearance / noise (default: 0)")
-    p.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_dataclass_args(p, DeviceOption, with_defaults=True)
+    add_dataclass_args(p, ProgressOption, with_defaults=True)
     p.add_argument("--export", choices=["torchscript", "onnx"], default=None,
                    help="GPD students: write the network for deployment into --output (student.ts.pt / student.onnx) "
                    "instead of translating")

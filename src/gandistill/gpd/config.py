@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..options import field
-from ..utils.engine import ProgressOption, RunOptions
+from ..options import DeviceOption, field, field_like
+from ..train.run_options import ProgressOption, RunOptions
+from .networks import PatchGANConfig, TranslatorShape
 
 
 @dataclass
@@ -85,14 +86,20 @@ class ProjectConfig(ProgressOption):
 
 
 @dataclass
-class AnchorsConfig(ProjectConfig):
-    adapted: str = field("", help="adapted model directory (output of gpd adapt); required")
-    teacher: str | None = field(None, help="source teacher directory (default: the one the adapted model names)")
+class GeneratorsOptions:
+    """``--adapted`` and ``--teacher``: the generator pair every GPD stage after ``adapt`` reads."""
+
+    adapted: str = field("", help="adapted model directory (output of gpd adapt); required", required=True,
+                         metavar="DIR")
+    teacher: str | None = field(None, help="source teacher (default: the adapted model's parent)", metavar="DIR")
+
+
+@dataclass
+class AnchorsConfig(DeviceOption, GeneratorsOptions, ProjectConfig):
     data: str = field("", help="paired folder (A/ source, B/ target) or a folder of target images; required")
     mode: Literal["auto", "paired", "target"] = field("auto", help="paired: project A into G_T; target: "
                                                       "project the images into G_target")
     out: str = field("", help="output file (default <adapted>/../anchors.safetensors)")
-    device: str = field("auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N")
 
 
 @dataclass
@@ -104,21 +111,17 @@ class PairsConfig:
 
 
 @dataclass
-class StudentConfig:
+class StudentConfig(TranslatorShape):
+    """The student's shape options (the translator's own, defaults in gpd/networks.py) and its PatchGAN's."""
+
     arch: Literal["unet", "resnet"] = field("unet", help="student translator architecture")
-    channels: int = field(32, help="base channel count")
-    max_channels: int = field(256, help="largest channel count (U-Net)")
-    depth: int = field(4, help="U-Net downsamplings / ResNet blocks")
-    norm: Literal["instance", "batch", "none"] = field("instance", help="normalisation layer")
-    d_channels: int = field(32, help="PatchGAN base channels")
-    d_layers: int = field(3, help="PatchGAN stride-2 layers")
+    d_channels: int = field_like(PatchGANConfig, "channels", help="PatchGAN base channels")
+    d_layers: int = field_like(PatchGANConfig, "layers", help="PatchGAN stride-2 layers")
 
 
 @dataclass
-class GPDDistillConfig(RunOptions, PairsConfig, StudentConfig):
+class GPDDistillConfig(RunOptions, GeneratorsOptions, PairsConfig, StudentConfig):
     out: str = field("runs/gpd-student", help="run directory")
-    adapted: str = field("", help="adapted model directory (gpd adapt); required")
-    teacher: str | None = field(None, help="source teacher (default: the adapted model's parent)")
     anchors: str = field("", help="anchors file (gpd anchors); required")
     kd: Literal["none", "direct", "anchor"] = field("anchor", help="none: real pairs only (pix2pix); "
                                                     "direct: generated pairs as data; anchor: anchor-based KD")

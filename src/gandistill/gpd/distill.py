@@ -19,6 +19,7 @@ import torch
 
 from ..data.sampler import InfiniteSampler
 from ..errors import CheckpointError, GandistillError
+from ..options import option_values
 from ..teacher.loss import d_logistic
 from ..utils.dist import resolve_device
 from ..utils.images import save_grid
@@ -29,7 +30,7 @@ from .anchor_projection import Anchors, load_generators
 from .config import GPDDistillConfig
 from .common import NOISE_MODE
 from .losses import KD_MODES, KD_TERMS, KDBatch, anchor_posterior, latent_distance, pixels_and, trust_weight
-from .networks import TRANSLATORS, PatchDiscriminator, PatchGANConfig, TranslatorConfig
+from .networks import TRANSLATORS, PatchDiscriminator, PatchGANConfig, TranslatorConfig, TranslatorShape
 from .pairs import PairStream
 from .project import dfeat_features, lpips_available
 
@@ -61,7 +62,7 @@ def auto_tau(stream: PairStream, anchor_ws: torch.Tensor, n: int = 256, seed: in
 
 def build_student(cfg: GPDDistillConfig, channels: int, resolution: int):
     tcfg = TranslatorConfig(in_channels=channels, out_channels=channels, resolution=resolution,
-                            channels=cfg.channels, max_channels=cfg.max_channels, depth=cfg.depth, norm=cfg.norm)
+                            **option_values(TranslatorShape, cfg))
     S = TRANSLATORS[cfg.arch](tcfg)
     if resolution % S.multiple:
         raise GandistillError(f"--depth {cfg.depth} needs images divisible by {S.multiple}, the teacher makes "

@@ -21,14 +21,20 @@ from ..options import field
 
 
 @dataclass
-class TranslatorConfig:
+class TranslatorShape:
+    """Width, depth and normalisation of a translator: the part ``gpd distill`` takes as options."""
+
+    channels: int = field(32, help="base channel count")
+    max_channels: int = field(256, help="largest channel count (U-Net)")
+    depth: int = field(4, help="U-Net: stride-2 levels; ResNet: residual blocks")
+    norm: Literal["instance", "batch", "none"] = field("instance", help="normalisation layer")
+
+
+@dataclass
+class TranslatorConfig(TranslatorShape):
     in_channels: int = field(3, help="input image channels")
     out_channels: int = field(3, help="output image channels")
     resolution: int = field(32, help="training resolution (inputs are resized to it by `translate`)")
-    channels: int = field(32, help="base channel count")
-    max_channels: int = field(256, help="largest channel count")
-    depth: int = field(4, help="U-Net: stride-2 levels; ResNet: residual blocks")
-    norm: Literal["instance", "batch", "none"] = field("instance", help="normalisation layer")
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from ..teacher.loss import g_nonsaturating
+from ..train.gan_losses import g_nonsaturating
 from ..train.terms import Term
 
 Feats = list[torch.Tensor] | dict[int, torch.Tensor]

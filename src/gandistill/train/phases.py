@@ -112,9 +112,11 @@ def d_phases(disc: Callable[[torch.Tensor], torch.Tensor], opt: torch.optim.Opti
 
     ``disc(x) -> logits`` includes any augmentation, so R1 is differentiated through it; ``disc_reg`` (default
     ``disc``) is used for R1 (an eager module where ``disc`` is compiled: R1 needs a double backward).
-    ``fakes(round)`` runs without gradients. ``on_real_logits`` sees the real logits (ADA's statistics).
+    ``fakes(round)`` runs without gradients; it may also return what the G phase of the same step stashed
+    for that round (KDIT: the student's output). ``on_real_logits`` sees the real logits (ADA's statistics).
     Patch logits are fine: the losses average them, and R1 takes each image's mean logit
-    (``r1_per_image=False`` sums every logit instead).
+    (``r1_per_image=False`` sums every logit instead). ``penalty``: the R1 function (a variant, or a test's
+    stand-in).
     """
     seen: dict[int, torch.Tensor] = {}  # each round's reals, reused by R1 in the same step
 
@@ -133,7 +135,7 @@ def d_phases(disc: Callable[[torch.Tensor], torch.Tensor], opt: torch.optim.Opti
     def reg(r: Round) -> tuple[torch.Tensor, dict[str, float]]:
         real = seen[r.index].detach().requires_grad_(True)
         logits = (disc_reg or disc)(real)
-        value = penalty(real, logits.flatten(1).mean(1) if r1_per_image else logits)
+        value = penalty(real, logits.reshape(len(logits), -1).mean(1) if r1_per_image else logits)
         return value * (r1_gamma / 2) * r1_interval, {"loss/r1": float(value.detach())}
 
     phases = [Phase("D", main, opt, label="discriminator loss")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..options import field
+from ..options import DeviceOption, field
 
 
 @dataclass
@@ -15,11 +15,10 @@ class ProgressOption:
 
 
 @dataclass
-class RunOptions(ProgressOption):
+class RunOptions(ProgressOption, DeviceOption):
     """Options of :func:`gandistill.train.loop.train_loop`: seed, device, cadence of logs/grids/states, resume."""
 
     seed: int = field(0, help="random seed (per-process seeds derive from it)")
-    device: str = field("auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N")
     log_every: int = field(10, help="write scalars every N steps")
     grid_every: int = field(100, help="write a sample grid every N steps (0 disables)")
     snap_every: int = field(200, help="write training state and model every N steps")
