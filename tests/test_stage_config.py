@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 from gpd_support import make_teacher, toy_pairs
@@ -133,3 +134,64 @@ def test_a_bad_config_file_is_one_line_naming_it(inputs, tmp_path, capsys):
     assert cli(["gpd", "adapt", "--config", str(tmp_path / "bad.json"), "--dry-run"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "bad.json" in err and "stepz" in err
+
+
+def _all_parsers():
+    def walk(parser, path):
+        yield path, parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, f"{path} {name}".strip())
+    return list(walk(build_parser(), ""))
+
+
+def test_device_and_progress_options_are_declared_once():
+    from gandistill.options import DeviceOption
+    from gandistill.train.run_options import ProgressOption
+
+    want = {"--device": dataclasses.fields(DeviceOption)[0].metadata["help"],
+            "--no-progress": dataclasses.fields(ProgressOption)[0].metadata["help"]}
+    seen = {"--device": 0, "--no-progress": 0}
+    for path, parser in _all_parsers():
+        for flag, help_text in want.items():
+            action = parser._option_string_actions.get(flag)
+            if action is not None and (path, flag) != ("demo", "--no-progress"):  # the demo's one overall bar
+                assert action.help.startswith(help_text), (path, flag, action.help)
+                seen[flag] += 1
+    assert seen["--device"] >= 12 and seen["--no-progress"] >= 10, seen
+    src = Path(__file__).resolve().parents[1] / "src"
+    for help_text in want.values():  # ... and each help is written in one place, not copied into a command
+        assert sum(p.read_text(encoding="utf-8").count(f'"{help_text}') for p in src.rglob("*.py")) == 1, help_text
+    args = build_parser().parse_args(["gpd", "pairs", "--adapted", "a", "--n", "1", "--out", "o"])
+    assert args.device == "auto"  # plain commands get the default without a dataclass in between
+
+
+def test_student_options_take_their_defaults_from_the_networks():
+    from gandistill.gpd import GPDDistillConfig, PatchGANConfig, StudentConfig, TranslatorConfig
+
+    s, t, d = StudentConfig(), TranslatorConfig(), PatchGANConfig()
+    assert (s.channels, s.max_channels, s.depth, s.norm) == (t.channels, t.max_channels, t.depth, t.norm)
+    assert (s.d_channels, s.d_layers) == (d.channels, d.layers)
+    # a config.json of the flat student keys (as every earlier run wrote them) still loads
+    old = {"arch": "resnet", "channels": 8, "max_channels": 16, "depth": 2, "norm": "batch", "d_channels": 4,
+           "d_layers": 2}
+    cfg = from_dict(GPDDistillConfig, old)
+    assert {k: getattr(cfg, k) for k in old} == old
+
+
+def test_field_like_names_a_missing_option():
+    from gandistill.gpd import PatchGANConfig
+    from gandistill.options import field_like
+
+    with pytest.raises(TypeError, match="PatchGANConfig has no option 'widht'"):
+        field_like(PatchGANConfig, "widht")
+
+
+def test_shared_gpd_generator_options_keep_adapted_required_on_plain_commands(tmp_path, capsys):
+    for command in (["gpd", "pairs", "--n", "1", "--out", str(tmp_path / "p")],
+                    ["gpd", "route", "--input", str(tmp_path), "--output", str(tmp_path / "r")]):
+        with pytest.raises(SystemExit) as exc:
+            cli(command)
+        assert exc.value.code == 2 and "--adapted" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

@@ -72,7 +72,9 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, prefix: str =
     """Add one ``--option`` per dataclass field; help text comes from ``field.metadata['help']``.
 
     Options not given are left out of the parsed args (so :func:`from_args` can tell them from a base's
-    values) unless ``with_defaults``: then they hold the field's default, for commands that read ``args``.
+    values) unless ``with_defaults``: then they hold the field's default, for commands that read ``args``,
+    and a field marked ``required=True`` must be given (a config's own check covers the others, whose values
+    may come from ``--config``).
     """
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
@@ -100,7 +102,7 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, prefix: str =
             metavar = "{" + ",".join(map(str, typing.get_args(base))) + "}" if typing.get_origin(base) is \
                 typing.Literal else (base.__name__.upper() if isinstance(base, type) else "LIST")
         parser.add_argument(name, dest=dest, type=_converter(tp), default=unset, metavar=metavar,
-                            help=help_text + suffix)
+                            required=with_defaults and f.metadata.get("required", False), help=help_text + suffix)
 
 
 def from_args(cls: type[T], args: argparse.Namespace, prefix: str = "", base: T | None = None) -> T:

@@ -21,7 +21,8 @@ def _aliases(p, aliases: dict[str, str]) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..gpd.config import AdaptConfig, AnchorsConfig, GPDDistillConfig, PairsConfig, ProjectConfig
+    from ..gpd.config import (AdaptConfig, AnchorsConfig, GeneratorsOptions, GPDDistillConfig, PairsConfig,
+                              ProjectConfig)
 
     p = sub.add_parser("gpd", help="few-shot translation: adapt a teacher, make pairs, distil a student",
                        description="GPD (Zhao et al., 2023): adapt the photo teacher to ≤10 examples of a style, "
@@ -61,8 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "latent) and latents.pt.\n\n"
                         "  gandistill gpd pairs --adapted runs/adapt/model --anchors runs/adapt/anchors.safetensors "
                         "--n 64 --out runs/pairs")
-    q.add_argument("--adapted", required=True, help="adapted model directory (output of gpd adapt)")
-    q.add_argument("--teacher", default=None, help="source teacher (default: the adapted model's parent)")
+    add_dataclass_args(q, GeneratorsOptions, with_defaults=True)
     q.add_argument("--anchors", default=None, help="anchors file from gpd anchors (without it every w is drawn "
                    "freely from the mapping network)")
     q.add_argument("--n", type=int, required=True, help="number of pairs")
@@ -89,8 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="The slow baseline without a student: optimise a W+ latent for each photo in "
                         "the teacher,\nthen render that latent with the adapted model. One PNG per input.\n\n"
                         "  gandistill gpd route --adapted runs/adapt/model --input photos/ --output out-route/")
-    r.add_argument("--adapted", required=True, help="adapted model directory (output of gpd adapt)")
-    r.add_argument("--teacher", default=None, help="source teacher (default: the adapted model's parent)")
+    add_dataclass_args(r, GeneratorsOptions, with_defaults=True)
     r.add_argument("--input", required=True, help="image file or folder of images (png, jpg, jpeg, webp)")
     r.add_argument("--output", required=True, type=Path, help="output folder (created); one PNG per input")
     add_dataclass_args(r, DeviceOption, with_defaults=True)

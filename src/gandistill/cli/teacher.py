@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "  gandistill teacher train --out runs/teacher --resume latest\n"
                         "  torchrun --nproc_per_node=4 -m gandistill.cli.main teacher train --data DIR")
     from ..teacher.presets import describe_presets, preset_names
+    from ..teacher.sample import SamplingOptions
 
     t.add_argument("--preset", choices=preset_names(), metavar="NAME",
                    help="start from a named size (options given here override it): " + describe_presets())
@@ -45,10 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--out", required=True, type=Path, help="output folder for the samples (created); grids go to "
                    "OUT-grids/ beside it")
     s.add_argument("--seeds", default="0-15", help="seeds: comma-separated integers and inclusive ranges, e.g. 0-15,42 (default: 0-15)")
-    s.add_argument("--psi", type=float, default=1.0, help="truncation ψ: 1 = none, smaller = closer to the average image, typically 0.5-1 "
-                   "(default: 1.0)")
-    s.add_argument("--noise-mode", default="const", choices=["const", "random", "none"],
-                   help="synthesis noise: const (the model's fixed noise maps, reproducible), random (fresh per image) or none (default: const)")
+    add_dataclass_args(s, SamplingOptions, with_defaults=True)
     s.add_argument("--mix-rows", default=None, help="row seeds of a style-mixing grid, same format as --seeds "
                    "(source of the coarse layers ws[:k]; default: 0-3 when --mix-cols is given)")
     s.add_argument("--mix-cols", default=None, help="column seeds of the style-mixing grid "

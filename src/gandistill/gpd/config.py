@@ -89,9 +89,16 @@ class ProjectConfig(ProgressOption):
 
 
 @dataclass
-class AnchorsConfig(DeviceOption, ProjectConfig):
-    adapted: str = field("", help="adapted model directory (output of gpd adapt); required")
-    teacher: str | None = field(None, help="source teacher directory (default: the one the adapted model names)")
+class GeneratorsOptions:
+    """``--adapted`` and ``--teacher``: the generator pair every GPD stage after ``adapt`` reads."""
+
+    adapted: str = field("", help="adapted model directory (output of gpd adapt); required", required=True,
+                         metavar="DIR")
+    teacher: str | None = field(None, help="source teacher (default: the adapted model's parent)", metavar="DIR")
+
+
+@dataclass
+class AnchorsConfig(DeviceOption, GeneratorsOptions, ProjectConfig):
     data: str = field("", help="paired folder (A/ source, B/ target) or a folder of target images; required")
     mode: Literal["auto", "paired", "target"] = field("auto", help="paired: project A into G_T; target: "
                                                       "project the images into G_target")
@@ -116,10 +123,8 @@ class StudentConfig(TranslatorShape):
 
 
 @dataclass
-class GPDDistillConfig(RunOptions, PairsConfig, StudentConfig):
+class GPDDistillConfig(RunOptions, GeneratorsOptions, PairsConfig, StudentConfig):
     out: str = field("runs/gpd-student", help="run directory")
-    adapted: str = field("", help="adapted model directory (gpd adapt); required")
-    teacher: str | None = field(None, help="source teacher (default: the adapted model's parent)")
     anchors: str = field("", help="anchors file (gpd anchors); required")
     kd: Literal["none", "direct", "anchor"] = field("anchor", help="none: real pairs only (pix2pix); "
                                                     "direct: generated pairs as data; anchor: anchor-based KD")

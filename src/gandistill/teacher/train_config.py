@@ -5,7 +5,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
-from ..options import field
+from ..options import field, field_like
 from ..train.run_options import RunOptions
 from .config import StyleGAN2Config
 
@@ -52,8 +52,8 @@ class TeacherTrainConfig(RunOptions):
     channels_last: bool = field(True, help="channels-last memory format (1.2–1.5× faster on CPU, see benchmarks)")
     compile: bool = field(False, help="torch.compile the networks (slow start, faster steps)")
     # the engine options whose defaults differ for the (longer) teacher runs
-    grid_every: int = field(250, help="write a sample grid every N steps (0 disables)")
-    snap_every: int = field(500, help="write training state and model every N steps")
+    grid_every: int = field_like(RunOptions, "grid_every", 250)
+    snap_every: int = field_like(RunOptions, "snap_every", 500)
     init_from: str | None = field(None, help="model directory to copy weights from (transfer; not a resume; "
                                              "default: random initialisation)")
     model: StyleGAN2Config = dataclasses.field(default_factory=StyleGAN2Config, metadata={"cli": False})
