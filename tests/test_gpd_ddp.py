@@ -4,13 +4,11 @@ equals an uninterrupted one."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from ddp_support import assert_same, load_dump, run_workers
 from gpd_support import make_teacher, toy_pairs
 
 from gandistill.gpd import AdaptConfig, AnchorsConfig, adapt, compute_anchors
@@ -30,33 +28,16 @@ def ddp_run(tmp_path_factory):
     compute_anchors(AnchorsConfig(adapted=str(adapted), data=str(pairs), steps=3, device="cpu",
                                   out=str(root / "anchors.safetensors")), progress=False)
     (root / "dumps").mkdir()
-    worker = Path(__file__).with_name("gpd_ddp_worker.py")
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(
-        [str(Path(__file__).parent), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=0",
-                           "--rdzv-backend=c10d", "--rdzv-endpoint=127.0.0.1:0", str(worker), str(root)],
-                          capture_output=True, text=True, env=env, timeout=850)
-    assert proc.returncode == 0, proc.stderr[-4000:]
+    run_workers(Path(__file__).with_name("gpd_ddp_worker.py"), root)
     return root
-
-
-def _dump(root: Path, name: str, rank: int) -> dict[str, torch.Tensor]:
-    return torch.load(root / "dumps" / f"{name}-rank{rank}.pt", weights_only=True)
-
-
-def _assert_equal(a: dict, b: dict, what: str, skip: tuple[str, ...] = ()) -> None:
-    assert a.keys() == b.keys()
-    for key in a:
-        if key not in skip:
-            assert torch.equal(a[key], b[key]), f"{what}: {key} differs"
 
 
 @pytest.mark.parametrize("name", ["a-a", "a-b", "d-a", "d-b", "d-n"])
 def test_replicas_stay_bit_identical_and_ranks_draw_their_own_data(ddp_run, name):
-    r0, r1 = _dump(ddp_run, name, 0), _dump(ddp_run, name, 1)
+    r0, r1 = load_dump(ddp_run, name, 0), load_dump(ddp_run, name, 1)
     draws = tuple(k for k in r0 if k.startswith("next/"))
     assert len(draws) == 2
-    _assert_equal(r0, r1, f"{name}: rank 0 vs rank 1", skip=draws)  # BatchNorm statistics too (d-n)
+    assert_same(r0, r1, f"{name}: rank 0 vs rank 1", skip=draws)  # BatchNorm statistics too (d-n)
     for key in draws:  # per-rank seeds, per-rank pair stream, sharded samplers
         assert not torch.equal(r0[key], r1[key]), f"{name}: both ranks would draw the same {key}"
 
@@ -64,7 +45,7 @@ def test_replicas_stay_bit_identical_and_ranks_draw_their_own_data(ddp_run, name
 @pytest.mark.parametrize("stage", ["a", "d"])
 def test_resumed_two_process_run_equals_an_uninterrupted_one(ddp_run, stage):
     for rank in (0, 1):
-        _assert_equal(_dump(ddp_run, f"{stage}-a", rank), _dump(ddp_run, f"{stage}-b", rank),
+        assert_same(load_dump(ddp_run, f"{stage}-a", rank), load_dump(ddp_run, f"{stage}-b", rank),
                       f"rank {rank}: uninterrupted vs resumed")
     for name in (f"{stage}-a", f"{stage}-b"):
         state = load_state(ddp_run / "runs" / name / "checkpoints" / "state-00000003.pt")
