@@ -183,10 +183,10 @@ def distill(cfg: GPDDistillConfig, dry_run: bool = False, on_finish: Callable[[d
         b = KDBatch(phi=phi, x_real=x_r, y_real=y_r, s_real=S(x_r), disc=D, adv_generated=cfg.adv_generated)
         if gen is not None:
             b.x_gen, b.y_gen, b.s_gen = gen["x"], gen["y"], S(gen["x"])
-            dist = latent_distance(gen["ws"], aws)
-            b.omega = trust_weight(dist, tau, cfg.omega_min) if cfg.kd == "anchor" else None
+            to_anchors = latent_distance(gen["ws"], aws)
+            b.omega = trust_weight(to_anchors, tau, cfg.omega_min) if cfg.kd == "anchor" else None
             if cfg.kd == "anchor":
-                b.post = anchor_posterior(dist, tau)
+                b.post = anchor_posterior(to_anchors, tau)
                 b.s_anchor, b.anchor_y = anchor_ends()
                 b.rel_weight = b.omega if cfg.rel_anchor == "corrected" else None
                 stats["kd/omega_mean"] = float(b.omega.mean())
