@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One entry point for a fresh machine: creates/updates .venv, then runs the requested job.
 #   bash dev.sh demo [ARGS]   run the end-to-end demo on built-in data
-#   bash dev.sh test [ARGS]   run the test suite
+#   bash dev.sh test [ARGS]   run the test suite (all of it: what CI runs)
+#   bash dev.sh test -m "not slow"   the developer subset, about a minute (skips demo, DDP, browser runs)
 #   bash dev.sh setup         only create/update the virtual environment
 #   bash dev.sh gandistill …  any CLI command inside the venv
 set -euo pipefail

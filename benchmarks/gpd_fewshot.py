@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from gandistill.data import toyfaces_arrays  # noqa: E402
 from gandistill.data.inputs import expand_inputs, load_image_batch  # noqa: E402
-from gandistill.gpd import (AdaptConfig, AnchorsConfig, DistillConfig, ProjectConfig, adapt,  # noqa: E402
+from gandistill.gpd import (AdaptConfig, AnchorsConfig, GPDDistillConfig, ProjectConfig, adapt,  # noqa: E402
                             compute_anchors, correspondence, distill, diversity_ratio, load_generators,
                             load_translator, teacher_route)
 from gandistill.gpd.adapt_metrics import flat_features  # noqa: E402
@@ -96,7 +96,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--docs", action="store_true", help="copy the table and grids to docs/")
     ap.add_argument("--reuse", action="store_true", help="reuse an existing adapted model / anchors in --out")
-    ap.add_argument("--distill-overrides", default="{}", help='JSON DistillConfig overrides, e.g. {"w_direct": 0}')
+    ap.add_argument("--distill-overrides", default="{}", help='JSON GPDDistillConfig overrides, e.g. {"w_direct": 0}')
     ap.add_argument("--tag", default="", help="suffix of the student run folders (ablations with --reuse)")
     ap.add_argument("--no-route", action="store_true", help="skip the teacher route")
     args = ap.parse_args()
@@ -143,7 +143,7 @@ def main() -> None:
     if not (args.reuse and adapted.is_dir()):
         overrides = json.loads(args.adapt_overrides)
         if args.cdc_weight is not None:
-            overrides["cdc_weight"] = args.cdc_weight
+            overrides["w_cdc"] = args.cdc_weight
         adapted = adapt(AdaptConfig(**{**dict(
             out=str(out / "adapt"), teacher=args.teacher, target=str(styles), steps=steps_adapt, seed=args.seed,
             device="cpu", grid_every=max(1, steps_adapt // 3), snap_every=steps_adapt, progress=False), **overrides}))
@@ -163,7 +163,7 @@ def main() -> None:
     outputs: dict[str, torch.Tensor] = {}
     for kd in modes:
         t0 = time.perf_counter()
-        model = distill(DistillConfig(**{**dict(
+        model = distill(GPDDistillConfig(**{**dict(
             out=str(out / f"student-{kd}{args.tag}"), adapted=str(adapted), anchors=str(anchors), kd=kd,
             steps=steps_distill, seed=args.seed, device="cpu", progress=False, depth=min(4, res.bit_length() - 2),
             grid_every=max(1, steps_distill // 4), snap_every=steps_distill), **json.loads(args.distill_overrides)}))

@@ -60,7 +60,7 @@ def main() -> None:
     import torch
 
     from gandistill.data.toyfaces import generate_toyfaces
-    from gandistill.io.rosinality import export_rosinality
+    from gandistill.importers.rosinality import export_rosinality
     from gandistill.teacher import Teacher
     from gandistill.teacher.presets import preset_model
 

@@ -9,10 +9,12 @@ from gandistill.teacher.train import train_teacher
 from gandistill.teacher.train_config import TeacherTrainConfig
 
 out = Path(sys.argv[1])
+# optional: run name, steps, --resume (test_ddp_resume_equals_uninterrupted)
+name, steps, resume = (sys.argv[2:5] + ["run", "3", ""][len(sys.argv[2:5]):])
 torch.set_num_threads(1)
-cfg = TeacherTrainConfig(out=str(out / "run"), data="toyfaces", data_n=16, steps=3, batch=4, batch_gpu=1,
+cfg = TeacherTrainConfig(out=str(out / name), data="toyfaces", data_n=16, steps=int(steps), batch=4, batch_gpu=1,
                          snap_every=100, grid_every=0, augment="ada", ada_interval=1, r1_interval=2, pl_weight=2.0,
-                         pl_interval=2, progress=False,
+                         pl_interval=2, progress=False, resume=resume or None,
                          model=preset_model("tiny"))
 
 

@@ -21,6 +21,11 @@ def _extractor():
         return exc
 
 
+def inception_installed() -> bool:
+    """Whether the Inception weights FID needs can be loaded here (an optional install)."""
+    return not isinstance(_extractor(), Exception)
+
+
 def inception_or_skip():
     """The shared InceptionFeatures (loaded once per session), or skip when no weights are installed."""
     import pytest

@@ -4,7 +4,6 @@ from __future__ import annotations
 import doctest
 import subprocess
 import sys
-from argparse import Namespace
 
 import numpy as np
 import pytest
@@ -82,7 +81,7 @@ def test_root_exports_are_lazy_and_resolve():
     )
     from gandistill.gpd import adapt as gpd_adapt
     from gandistill.gpd import compute_anchors as gpd_anchors
-    from gandistill.io.importers import import_checkpoint as imp
+    from gandistill.importers import import_checkpoint as imp
     from gandistill.kdit import TripletSampler as TS
     from gandistill.kdit import finetune as kdit_finetune
     from gandistill.metrics import evaluate as ev
@@ -235,13 +234,13 @@ def test_gpd_student_accepts_paths_arrays_and_floats(dirs, tmp_path):
     assert torch.equal(from_files, cli)
     path = s.export("torchscript", tmp_path / "s.ts.pt")
     assert path.is_file()
-    # translate's CLI runner (the same student through `gandistill translate`)
-    from gandistill.cli.translate import TRANSLATORS
+    # the same student through `gandistill translate` (dispatched by the model registry's kind)
+    from gandistill.cli.main import main
 
-    assert "UNetTranslator" in TRANSLATORS
-    TRANSLATORS["UNetTranslator"](str(dirs["gpd_dir"]), Namespace(input=[str(dirs["photo"])], output=str(tmp_path / "o"),
-                                                                 batch=4, device="cpu", no_progress=True, export=None))
-    assert (tmp_path / "o" / "0.png").is_file()
+    assert main(["translate", "--model", str(dirs["gpd_dir"]), "--input", str(dirs["photo"]), "--output",
+                 str(tmp_path / "o"), "--batch", "4", "--device", "cpu", "--no-progress"]) == 0
+    via_cli = torch.from_numpy(np.array(Image.open(tmp_path / "o" / "0.png"))).permute(2, 0, 1)
+    assert torch.equal(via_cli, from_files[0])
 
 
 # ---------------------------------------------------------------------------------------------- wrong classes

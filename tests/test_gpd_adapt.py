@@ -12,7 +12,7 @@ import pytest
 import torch
 from gpd_support import make_teacher, write_images
 
-from gandistill.errors import DataError
+from gandistill.errors import DataError, GandistillError
 from gandistill.gpd import AdaptConfig, adapt, cdc_loss, cdc_term, load_targets, similarity_distribution
 from gandistill.teacher import Generator, Teacher
 
@@ -137,12 +137,13 @@ def _weights(model_dir):
 
 
 def test_adapt_cdc_gradient_is_zero_at_weight_zero_through_the_loop(tmp_path, teacher_dir, targets_dir, monkeypatch):
-    """adapt() trains with cdc.cdc_term (the tested function): at weight 0 a CDC with a huge gradient
-    changes nothing; at weight > 0 the same replacement changes the result (it is on the trained path)."""
+    """adapt() trains with cdc.cdc_term (the tested function, called by the ``cdc`` term of
+    losses.ADAPT_TERMS): at weight 0 a CDC with a huge gradient changes nothing; at weight > 0 the same
+    replacement changes the result (it is on the trained path)."""
     import importlib
 
-    adapt_module = importlib.import_module("gandistill.gpd.adapt")
-    real = adapt_module.cdc_term
+    losses_module = importlib.import_module("gandistill.gpd.losses")
+    real = losses_module.cdc_term
     calls = []
 
     def loud_cdc(G_T, G, ws, weight, layers=None, target_feats=None):
@@ -152,14 +153,14 @@ def test_adapt_cdc_gradient_is_zero_at_weight_zero_through_the_loop(tmp_path, te
         return value + 1e3 * sum(p.square().sum() for p in G.synthesis.parameters() if p.requires_grad)
 
     kw = dict(steps=3, cdc_anchor_every=2, grid_every=0)
-    plain0 = _weights(adapt(_cfg(tmp_path / "p0", teacher_dir, targets_dir, cdc_weight=0.0, **kw)))
-    plain1 = _weights(adapt(_cfg(tmp_path / "p1", teacher_dir, targets_dir, cdc_weight=1.0, **kw)))
-    monkeypatch.setattr(adapt_module, "cdc_term", loud_cdc)
-    loud0 = _weights(adapt(_cfg(tmp_path / "l0", teacher_dir, targets_dir, cdc_weight=0.0, **kw)))
+    plain0 = _weights(adapt(_cfg(tmp_path / "p0", teacher_dir, targets_dir, w_cdc=0.0, **kw)))
+    plain1 = _weights(adapt(_cfg(tmp_path / "p1", teacher_dir, targets_dir, w_cdc=1.0, **kw)))
+    monkeypatch.setattr(losses_module, "cdc_term", loud_cdc)
+    loud0 = _weights(adapt(_cfg(tmp_path / "l0", teacher_dir, targets_dir, w_cdc=0.0, **kw)))
     assert calls == [0.0] * 3  # called once per step, with the configured weight
     for k in plain0:
         assert torch.equal(plain0[k], loud0[k]), k
-    loud1 = _weights(adapt(_cfg(tmp_path / "l1", teacher_dir, targets_dir, cdc_weight=1.0, **kw)))
+    loud1 = _weights(adapt(_cfg(tmp_path / "l1", teacher_dir, targets_dir, w_cdc=1.0, **kw)))
     assert any(not torch.equal(plain1[k], loud1[k]) for k in plain1)
 
 
@@ -187,3 +188,24 @@ def test_freeze_presets(tmp_path, teacher_dir, targets_dir):
     d_src, d_new = t.D, Teacher.from_pretrained(model).D
     assert torch.equal(d_src.fromrgb.weight, d_new.fromrgb.weight)
     assert not torch.equal(d_src.blocks[-1].conv1.weight, d_new.blocks[-1].conv1.weight)
+
+
+def test_adapt_weights_follow_the_term_protocol(tmp_path, teacher_dir, targets_dir):
+    """G's loss is combine(ADAPT_TERMS) with w_adv and w_cdc: each term is logged under loss/<name>;
+    --cdc-weight still sets w_cdc; both weights 0 is refused."""
+    from gandistill.cli.main import build_parser
+    from gandistill.options import from_args
+
+    adapt(_cfg(tmp_path, teacher_dir, targets_dir, steps=2, log_every=1, w_adv=0.5, grid_every=0))
+    rows = [json.loads(x) for x in (tmp_path / "adapt" / "stats.jsonl").read_text().splitlines()]
+    for r in rows:
+        assert r["loss/G_total"] == pytest.approx(0.5 * r["loss/adv"] + 1000 * r["loss/cdc"], rel=1e-5)
+    assert from_args(AdaptConfig, build_parser().parse_args(["gpd", "adapt", "--cdc-weight", "5"])).w_cdc == 5.0
+    with pytest.raises(ValueError, match="both 0"):
+        AdaptConfig(w_adv=0.0, w_cdc=0.0)
+
+
+def test_adapt_batch_gpu_below_two_is_refused(tmp_path, teacher_dir, targets_dir):
+    with pytest.raises(GandistillError, match="CDC compares the latents"):
+        adapt(_cfg(tmp_path, teacher_dir, targets_dir, batch=4, batch_gpu=1))
+    adapt(_cfg(tmp_path, teacher_dir, targets_dir, batch=4, batch_gpu=2, steps=1, grid_every=0))  # two rounds

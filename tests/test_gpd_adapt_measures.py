@@ -8,7 +8,7 @@ import torch
 
 from gandistill.gpd import AnchorRegion, TwoLevelDiscriminator, correspondence, diversity_ratio, memorisation
 from gandistill.gpd.adapt_metrics import adaptation_measures, edge_map, mean_pairwise_distance
-from gandistill.teacher import StyleGAN2Config, Teacher
+from gandistill.teacher import Teacher
 from gandistill.utils.images import labelled_grid
 
 
@@ -76,10 +76,9 @@ def test_anchor_region_contains_by_distance():
     assert not bool(region.contains(region.points[:1] + region.radius / 8 * 1.01)[0])
 
 
-def test_two_level_discriminator_switches_mode_per_sample():
+def test_two_level_discriminator_switches_mode_per_sample(tiny_stylegan_config):
     torch.manual_seed(0)
-    t = Teacher(StyleGAN2Config(resolution=16, z_dim=16, w_dim=16, mapping_layers=2, channel_base=256,
-                                channel_max=16))
+    t = Teacher(tiny_stylegan_config)
     disc = TwoLevelDiscriminator(t.D, patch_res=8)
     with torch.no_grad():
         disc.patch_head.bias.fill_(3.0)  # make the two heads clearly different

@@ -88,6 +88,20 @@ def test_pair_stream_is_seeded_resumable_and_aligned(setup):
     assert (everything_free["anchor"] == -1).all()
 
 
+def test_pair_stream_ranks_draw_their_own_pairs_from_one_shared_state(setup):
+    """Under torchrun each rank draws other pairs, and rank 0's saved state continues every rank exactly."""
+    src, tgt = load_generators(setup[3])
+    anchor_ws = src.G.mapping(torch.randn(3, 16))
+    cfg = PairsConfig(seed=3)
+    r0, r1 = (PairStream(src.G, tgt.G, anchor_ws, cfg, batch=4, rank=r) for r in (0, 1))
+    assert not torch.equal(next(r0)["ws"], next(r1)["ws"])
+    state = r0.state_dict()  # what a 2-process run saves (rank 0 only)
+    expected = next(r1)["ws"]
+    resumed = PairStream(src.G, tgt.G, anchor_ws, cfg, batch=4, rank=1)
+    resumed.load_state_dict(state)
+    assert torch.equal(next(resumed)["ws"], expected)
+
+
 def test_dump_pairs_writes_paired_dataset(setup, tmp_path):
     _, _, _, adapted = setup
     src, tgt = load_generators(adapted)
@@ -124,3 +138,46 @@ def test_anchors_and_route_take_no_progress(setup, capfd):
     main(["gpd", "route", "--adapted", str(adapted), "--input", str(pairs / "A"), "--output", str(root / "r2"),
           *common])
     assert re.search(r"\d+%\|", capfd.readouterr().err)  # the bar is on by default
+
+
+@pytest.mark.filterwarnings("ignore:projection is poor")
+def test_projection_loss_is_the_weighted_sum_of_its_terms(setup):
+    """project() optimises combine(PROJECTION_TERMS) with the w_<term> weights: a term at weight 0 is not
+    computed (the distance is then called once, for the quality report only); the total is the weighted sum."""
+    from gandistill.gpd import PROJECTION_TERMS, ProjectionBatch
+    from gandistill.train.terms import combine, weights_of
+
+    t = Teacher.from_pretrained(setup[1])
+    img = torch.rand(2, 3, 16, 16) * 2 - 1
+
+    calls = []
+
+    def counted(a, b):
+        calls.append(len(a))
+        return (a - b).abs().flatten(1).mean(1)
+    ws, _ = project(t.G, img, ProjectConfig(steps=3, w_feat=0.0), distance=counted)
+    assert ws.shape == (2, 6, 16) and calls == [2]
+    project(t.G, img, ProjectConfig(steps=3), distance=counted)
+    assert calls == [2] + [2] * 4  # three optimisation steps and the report
+    w = torch.randn(2, 6, 16)
+    b = ProjectionBatch(img=img + 0.5, target=img, w=w, w_std=2.0, distance=lambda a, c: (a - c).abs().flatten(1).sum(1))
+    loss, stats = combine(PROJECTION_TERMS, b, weights_of(ProjectConfig(w_l2=1.0, w_feat=3.0, w_wplus=0.5),
+                                                            PROJECTION_TERMS))
+    spread = (w - w.mean(1, keepdim=True)).square().sum(-1).mean(1).sum() / 4.0
+    assert stats["loss/l2"] == pytest.approx(2 * 0.25) and stats["loss/feat"] == pytest.approx(2 * 768 * 0.5)
+    assert float(loss) == pytest.approx(0.5 + 3 * 768 + 0.5 * float(spread), rel=1e-6)
+    with pytest.raises(ValueError, match="not all 0"):
+        ProjectConfig(w_l2=0.0, w_feat=0.0, w_wplus=0.0)
+
+
+def test_renamed_projection_weight_flags_keep_their_old_spelling():
+    from gandistill.cli.main import build_parser
+    from gandistill.options import from_args
+
+    p = build_parser()
+    old = ["--l2-weight", "2", "--feat-weight", "0.5", "--wplus-reg", "0"]
+    for cmd, cls in ((["gpd", "anchors", "--adapted", "a", "--data", "d"], AnchorsConfig),
+                     (["gpd", "route", "--adapted", "a", "--input", "i", "--output", "o"], ProjectConfig)):
+        cfg = from_args(cls, p.parse_args(cmd + old))
+        assert (cfg.w_l2, cfg.w_feat, cfg.w_wplus) == (2.0, 0.5, 0.0)
+        assert from_args(cls, p.parse_args(cmd + ["--w-l2", "3"])).w_l2 == 3.0

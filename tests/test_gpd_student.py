@@ -10,7 +10,7 @@ from model_tester import ModelTesterMixin
 from gandistill.errors import GandistillError
 from gandistill.gpd import (KDBatch, PatchDiscriminator, PatchGANConfig, ResNetTranslator, TranslatorConfig,
                             UNetTranslator, anchor_posterior, anchor_relative, latent_distance, trust_weight)
-from gandistill.gpd.kd import adversarial, gen_direct, pixels_and
+from gandistill.gpd.losses import adversarial, gen_direct, pixels_and
 
 
 
@@ -148,18 +148,18 @@ def test_translate_cli_export_torchscript(tmp_path):
 
 def test_generated_pair_terms_have_independent_weights():
     """No hidden ratio: the perceptual term of generated pairs is its own term (w_gen_perc), both ω-weighted."""
-    from gandistill.gpd.config import DistillConfig
-    from gandistill.gpd.kd import TERMS, gen_perceptual
+    from gandistill.gpd.config import GPDDistillConfig
+    from gandistill.gpd.losses import KD_TERMS, gen_perceptual
+    from gandistill.train.terms import weights_of
 
     s, y = torch.zeros(2, 1, 4, 4), torch.ones(2, 1, 4, 4)
     b = KDBatch(phi=pixels_and(_phi), x_real=s, y_real=y, s_real=s, y_gen=y, s_gen=s,
                 omega=torch.tensor([1.0, 0.0]))
     assert float(gen_direct(b)) == pytest.approx(0.5)         # pixels only: (1·1 + 0·1) / 2
     assert float(gen_perceptual(b)) == pytest.approx(0.5)     # the avg-pooled level only
-    names = {name: wname for name, (_, wname, _) in TERMS.items()}
-    assert names["gen_direct"] == "w_direct" and names["gen_perceptual"] == "w_gen_perc"
-    cfg = DistillConfig(w_l1=0.0)  # used to divide the perceptual weight by w_l1 (×10⁸ at 0)
-    assert cfg.w_gen_perc == 1.0 and cfg.w_direct == 10.0
+    assert KD_TERMS["direct"] is gen_direct and KD_TERMS["gen_perc"] is gen_perceptual
+    cfg = GPDDistillConfig(w_l1=0.0)  # used to divide the perceptual weight by w_l1 (×10⁸ at 0)
+    assert weights_of(cfg, ["direct", "gen_perc"]) == {"direct": 10.0, "gen_perc": 1.0}
 
 
 def test_corrected_anchor_term_cancels_a_teacher_bias_and_real_form_does_not():

@@ -21,9 +21,9 @@ import torch
 from safetensors.torch import load_file
 
 from gandistill.errors import CheckpointError
-from gandistill.io.importers import detect_format, import_checkpoint
-from gandistill.io.nvlabs_pickle import PersistentObject, load_nvlabs_pickle, read_nvlabs_pickle
-from gandistill.io.rosinality import read_checkpoint
+from gandistill.importers import detect_format, import_checkpoint
+from gandistill.importers.nvlabs_pickle import PersistentObject, load_nvlabs_pickle, read_nvlabs_pickle
+from gandistill.importers.rosinality import read_checkpoint
 from gandistill.teacher import StyleGAN2Config, Teacher
 from gandistill.teacher.ops import make_fir_kernel
 
@@ -450,7 +450,7 @@ def test_bad_pickles(tmp_path, marker):
 def test_allowlist_accepts_numpy1_names_and_nothing_unexpected():
     import io
 
-    from gandistill.io.nvlabs_pickle import ALLOWED_GLOBALS, RestrictedUnpickler
+    from gandistill.importers.nvlabs_pickle import ALLOWED_GLOBALS, RestrictedUnpickler
 
     u = RestrictedUnpickler(io.BytesIO(b""), "x.pkl")
     assert u.find_class("numpy.core.multiarray", "scalar") is u.find_class("numpy._core.multiarray", "scalar")

@@ -15,8 +15,8 @@ import torch
 from safetensors.torch import load_file
 
 from gandistill.errors import CheckpointError
-from gandistill.io.importers import detect_format, import_checkpoint
-from gandistill.io.rosinality import export_rosinality, load_rosinality, read_checkpoint
+from gandistill.importers import detect_format, import_checkpoint
+from gandistill.importers.rosinality import export_rosinality, load_rosinality, read_checkpoint
 from gandistill.teacher import Teacher
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -11,7 +11,7 @@ from gandistill.errors import DataError
 from gandistill.kdit import TripletSampler
 from gandistill.kdit.config import I2IConfig, X2IConfig
 from gandistill.kdit.i2i import I2IStudent
-from gandistill.kdit.modality import AudioEncoder
+from gandistill.kdit.encoders import AudioEncoder
 from gandistill.kdit.x2i import X2IStudent
 from gandistill.utils.inference import prepare_for_inference
 

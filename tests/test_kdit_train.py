@@ -6,33 +6,25 @@ import json
 
 import pytest
 import torch
-from kdit_support import tiny_teacher  # noqa: F401  (fixtures)
+from kdit_support import kdit_workdir
 
 from gandistill.io.pretrained import read_model_config
 from gandistill.kdit import TripletSampler
-from gandistill.kdit.distill import DistillConfig, distill, distill_context
-from gandistill.kdit.finetune import FinetuneConfig, build_finetune_student, finetune, finetune_context, prepare_pairs
+from gandistill.kdit.distill import DistillConfig, distill, distill_batch
+from gandistill.kdit.finetune import FinetuneConfig, build_finetune_student, finetune, finetune_batch, prepare_pairs
 from gandistill.kdit.i2i import I2IStudent
-from gandistill.kdit.losses import total_loss, weights_of
+from gandistill.kdit.losses import TERMS
 from gandistill.kdit.nets import DTrunk, ProjectionDiscriminator, TrunkPerceptual
 from gandistill.kdit.x2i import X2IStudent
+from gandistill.train.terms import combine, weights_of
 
 MODALITIES = ["image", "seg", "text", "audio"]
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    from gandistill.data import generate_toyfaces
-
     root = tmp_path_factory.mktemp("kdit")
-    teacher = tiny_teacher()
-    teacher.save_pretrained(root / "teacher")
-    teacher = type(teacher).from_pretrained(root / "teacher")
-    for cls, name in ((I2IStudent, "i2i"), (X2IStudent, "x2i")):
-        cls.from_teacher(teacher).save_pretrained(root / name, parents={"teacher": teacher.source_hash},
-                                                  extra={"teacher_dir": str(root / "teacher")})
-    generate_toyfaces(root / "toy", n=10, res=16, seed=0, progress=False, workers=1)
-    return {"root": root, "teacher": teacher}
+    return {"root": root, "teacher": kdit_workdir(root)}
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +51,7 @@ def test_distill_loss_decreases_on_a_fixed_batch(env, student):
     s = (I2IStudent if student == "i2i" else X2IStudent).from_teacher(teacher).train()
     t = TripletSampler(teacher.G, seed=0, batch=4, return_features=True).sample(4)
     cfg = DistillConfig(student=student)
-    w = weights_of(cfg)
+    w = weights_of(cfg, TERMS)
     D = ProjectionDiscriminator.from_teacher(teacher.D, getattr(s, "c_dim", 0) if student == "x2i" else 0)
     D.requires_grad_(False)
     d_trunk = DTrunk(teacher.config).requires_grad_(False)
@@ -69,8 +61,8 @@ def test_distill_loss_decreases_on_a_fixed_batch(env, student):
     losses = []
     for _ in range(5):
         torch.manual_seed(1)  # same z_s every step: a truly fixed batch
-        ctx, *_ = distill_context(s, t, w, perc, d_trunk, D)
-        loss, stats = total_loss(ctx, w)
+        out = distill_batch(s, t, w, perc, d_trunk, D)
+        loss, stats = combine(TERMS, out.batch, w)
         assert {"loss/l1", "loss/perceptual", "loss/latent", "loss/gen_kd", "loss/adv"} <= set(stats)
         opt.zero_grad()
         loss.backward()
@@ -82,9 +74,9 @@ def test_distill_loss_decreases_on_a_fixed_batch(env, student):
 def test_ablation_weight_zero_removes_the_term(env):
     s = I2IStudent.from_teacher(env["teacher"])
     t = TripletSampler(env["teacher"].G, seed=0, batch=2, return_features=True).sample(2)
-    w = weights_of(DistillConfig(w_perceptual=0, w_adv=0, w_enc_kd=0))
-    ctx, *_ = distill_context(s, t, w, None, None, None)
-    _, stats = total_loss(ctx, w)
+    w = weights_of(DistillConfig(w_perceptual=0, w_adv=0, w_enc_kd=0), TERMS)
+    out = distill_batch(s, t, w, None, None, None)
+    _, stats = combine(TERMS, out.batch, w)
     assert "loss/perceptual" not in stats and "loss/adv" not in stats and "loss/l1" in stats
 
 
@@ -106,6 +98,19 @@ def test_distill_runs_and_resumes_exactly(env, tmp_path):
     assert read_model_config(x2i)["class"] == "X2IStudent"
 
 
+def test_batch_gpu_accumulates_rounds_with_a_conditional_discriminator(env, tmp_path, capsys):
+    cfg = DistillConfig(out=str(tmp_path / "x"), teacher=str(env["root"] / "teacher"), student="x2i", steps=2, batch=4,
+                        batch_gpu=2, r1_interval=1, progress=False, grid_every=0, log_every=1)
+    distill(cfg)
+    assert "batch 4 = 2 × 1 procs × 2 rounds" in capsys.readouterr().out
+    rows = [json.loads(x) for x in (tmp_path / "x" / "stats.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all({"loss/D", "loss/r1", "loss/adv", "loss/G_total"} <= set(r) for r in rows)
+    from gandistill.errors import GandistillError
+
+    with pytest.raises(GandistillError, match="--batch 4 must be a multiple of --batch-gpu 3"):
+        distill(DistillConfig(**{**vars(cfg), "out": str(tmp_path / "y"), "batch_gpu": 3}))
+
+
 @pytest.mark.parametrize("modality", MODALITIES)
 def test_finetune_loss_decreases_on_a_fixed_batch(env, embedder, modality):
     _need_text(modality, embedder)
@@ -116,7 +121,7 @@ def test_finetune_loss_decreases_on_a_fixed_batch(env, embedder, modality):
     s, _ = build_finetune_student(cfg)
     s.train()
     pairs, cond = prepare_pairs(cfg, 16, "cpu", embedder=embedder)
-    w = weights_of(cfg)
+    w = weights_of(cfg, TERMS)
     D = ProjectionDiscriminator.from_teacher(env["teacher"].D, getattr(s, "c_dim", 0) if modality in
                                              ("text", "audio") else 0).requires_grad_(False)
     perc = TrunkPerceptual(env["teacher"].D)
@@ -124,8 +129,8 @@ def test_finetune_loss_decreases_on_a_fixed_batch(env, embedder, modality):
     losses = []
     for _ in range(5):
         torch.manual_seed(1)
-        ctx, *_ = finetune_context(s, cond, pairs.target, w, perc, D)
-        loss, stats = total_loss(ctx, w)
+        out = finetune_batch(s, cond, pairs.target, w, perc, D)
+        loss, stats = combine(TERMS, out.batch, w)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -190,4 +195,4 @@ def test_cli_kdit_dry_run_and_translate_errors(env, tmp_path, capsys):
     assert main(["translate", "--model", str(root / "x2i"), "--output", str(tmp_path / "o")]) == 2
     assert "fine-tune it" in capsys.readouterr().err
     assert main(["translate", "--model", str(root / "teacher"), "--output", str(tmp_path / "o")]) == 2
-    assert "cannot run" in capsys.readouterr().err
+    assert "holds a 'Teacher', not a student; `translate` cannot load it" in capsys.readouterr().err

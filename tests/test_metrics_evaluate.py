@@ -145,10 +145,9 @@ def test_cli_user_errors_exit_2(paired_dirs, tmp_path, capsys):
     assert rc == 2 and "choose from" in capsys.readouterr().err
 
 
-def test_real_teacher_directory_is_sampled_reproducibly(tmp_path):
+def test_real_teacher_directory_is_sampled_reproducibly(tmp_path, tiny_stylegan_config):
     teacher = pytest.importorskip("gandistill.teacher")
-    cfg = teacher.StyleGAN2Config(resolution=16, z_dim=8, w_dim=8, channel_base=64, channel_max=8, mapping_layers=1)
-    teacher.Generator(cfg).save_pretrained(tmp_path / "G")
+    teacher.Generator(tiny_stylegan_config).save_pretrained(tmp_path / "G")
     before = torch.random.get_rng_state()
     a = torch.cat(list(as_source(tmp_path / "G", 5, seed=1).batches(2)))
     b = torch.cat(list(as_source(tmp_path / "G", 5, seed=1).batches(2)))

@@ -71,12 +71,14 @@ def inception_sets():
     return ref_f, chunks[0], chunks[1:1 + len(NOISE)], chunks[1 + len(NOISE):]
 
 
+@pytest.mark.slow
 def test_inception_features_shape(inception_sets):
     ref_f, clean, _, _ = inception_sets
     assert ref_f.shape == clean.shape == (N_IMAGES, 2048)
     assert torch.isfinite(ref_f).all() and (ref_f >= 0).all()  # pool3 after ReLU
 
 
+@pytest.mark.slow
 def test_fid_of_set_with_itself_is_zero(inception_sets):
     ref_f, clean, _, _ = inception_sets
     scale = fid_from_features(ref_f, clean)
@@ -87,6 +89,7 @@ def test_fid_of_set_with_itself_is_zero(inception_sets):
     assert fid_from_stats(*feature_stats(part), *feature_stats(part)) < 1e-3 * fid_from_features(part, clean[:, :256])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["noise", "blur"])
 def test_fid_and_kid_grow_with_corruption(inception_sets, kind):
     ref_f, clean, noisy, blurred = inception_sets

@@ -89,6 +89,7 @@ def test_gradients_reach_the_image_through_the_frozen_features():
 
 
 @needs_weights
+@pytest.mark.slow
 def test_projected_teacher_trains_and_round_trips(tmp_path):
     from gandistill.teacher.train import train_teacher
     from gandistill.teacher.train_config import TeacherTrainConfig
@@ -109,6 +110,30 @@ def test_projected_teacher_trains_and_round_trips(tmp_path):
     assert any(not torch.equal(a, b) for a, b in zip(t.D.heads.parameters(), fresh.heads.parameters()))
 
 
+@needs_weights
+def test_projected_warmup_trains_the_pixel_d_alone_then_the_heads(tmp_path):
+    from gandistill.teacher.train import train_teacher
+    from gandistill.teacher.train_config import TeacherTrainConfig
+    from gandistill.utils.logging import read_scalars
+
+    def run(name: str, steps: int) -> Teacher:
+        cfg = TeacherTrainConfig(out=str(tmp_path / name), data="toyfaces", data_n=16, steps=steps, batch=4,
+                                 snap_every=steps, grid_every=0, log_every=1, progress=False, seed=3,
+                                 d_proj_warmup=0.008, d_proj_blur_init=2.0, d_proj_blur_fade=0.016,
+                                 model=tiny_projected())
+        return Teacher.from_pretrained(train_teacher(cfg))
+
+    heads = lambda t: torch.cat([p.detach().flatten() for p in t.D.heads.parameters()])  # noqa: E731
+    pixel = lambda t: torch.cat([p.detach().flatten() for p in t.D.pixel_d.parameters()])  # noqa: E731
+    one, warm, later = run("one", 1), run("warm", 2), run("later", 4)
+    # steps 0 and 1 (0 and 4 images) are inside the 8-image warm-up: only the pixel D trains; steps 2, 3 train heads
+    assert torch.equal(heads(warm), heads(one)) and not torch.equal(pixel(warm), pixel(one))
+    assert not torch.equal(heads(later), heads(warm))
+    rows = read_scalars(tmp_path / "later")
+    assert [r["schedule/heads_on"] for r in rows] == [0.0, 0.0, 1.0, 1.0]
+    assert [r["schedule/blur_sigma"] for r in rows] == [2.0, 1.5, 1.0, 0.5]  # fades over 16 images
+
+
 def test_stylegan2_teacher_directory_still_loads_without_the_new_fields(tmp_path, tiny_stylegan_config):
     import json
 
@@ -122,12 +147,13 @@ def test_stylegan2_teacher_directory_still_loads_without_the_new_fields(tmp_path
 
 
 @needs_weights
+@pytest.mark.slow
 def test_kdit_and_gpd_run_from_a_projected_teacher(tmp_path):
     """Every stage that reads D_T accepts a projected-D teacher (docs/kdit.md, docs/gpd.md)."""
     from gandistill.gpd.adapt import adapt
-    from gandistill.gpd.anchors import compute_anchors
+    from gandistill.gpd.anchor_projection import compute_anchors
     from gandistill.gpd.config import AdaptConfig, AnchorsConfig
-    from gandistill.gpd.config import DistillConfig as GPDDistillConfig
+    from gandistill.gpd.config import GPDDistillConfig
     from gandistill.gpd.distill import distill as gpd_distill
     from gandistill.kdit.distill import DistillConfig, distill
     from gandistill.kdit.i2i import I2IStudent

@@ -294,6 +294,7 @@ def test_kid_std_is_null_with_a_reason_when_subsets_cannot_vary():
     assert smaller.std is not None and smaller.std > 1e-6
 
 
+@pytest.mark.slow
 def test_small_sample_fid_warns_and_kid_std_null_in_the_table(tmp_path, capsys):
     from metrics_support import inception_or_skip, save_folder, synthetic_images
 

@@ -16,16 +16,17 @@ import torch
 
 import gandistill.teacher.train as T
 from gandistill.cli.main import main as cli
-from gandistill.config import field, from_dict
+from gandistill.options import field, from_dict
 from gandistill.errors import CheckpointError, DataError, GandistillError, OptionError
 from gandistill.io.atomic import atomic_write_text, remove_stale_temps
 from gandistill.io.state import (NonFiniteStateError, last_good_state, list_states, load_state, nonfinite_entries,
                                  save_state)
 from gandistill.teacher import Generator, StyleGAN2Config, Teacher
+from gandistill.teacher.presets import preset_model
 from gandistill.teacher.train_config import TeacherTrainConfig
 from gandistill.utils.engine import RunOptions, run_loop
 
-TINY = StyleGAN2Config(resolution=16, z_dim=16, w_dim=16, mapping_layers=2, channel_base=256, channel_max=16)
+TINY = preset_model("tiny")  # the shared tiny test config (tests/conftest.py's fixture)
 
 
 def teacher_cfg(out, steps, **kw) -> TeacherTrainConfig:
@@ -115,7 +116,7 @@ def test_engine_overwrite_really_starts_fresh(tmp_path):
 def test_every_stage_checks_its_run_dir_before_any_work(tmp_path):
     from gandistill.gpd.adapt import adapt
     from gandistill.gpd.config import AdaptConfig
-    from gandistill.gpd.config import DistillConfig as GPDDistill
+    from gandistill.gpd.config import GPDDistillConfig as GPDDistill
     from gandistill.gpd.distill import distill as gpd_distill
     from gandistill.kdit.distill import DistillConfig, distill
     from gandistill.kdit.finetune import FinetuneConfig, finetune
@@ -260,6 +261,17 @@ def test_stale_temp_files_are_removed_by_the_next_write_and_run_start(tmp_path):
     leftover.write_bytes(b"half a state")
     toy_stage(ToyConfig(out=str(run), steps=1, progress=False))
     assert not leftover.exists()
+
+
+def test_only_the_clearing_process_sweeps_temp_files(tmp_path):
+    from gandistill.utils.training import prepare_run_dir
+
+    writing = tmp_path / ".config.json.abcd1234.tmp"  # rank 0's write in progress, seen by rank 1
+    writing.write_text("x")
+    prepare_run_dir(tmp_path, None, False, clear=False)
+    assert writing.exists()
+    prepare_run_dir(tmp_path, None, False, clear=True)
+    assert not writing.exists()
 
 
 @pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])

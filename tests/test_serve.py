@@ -230,6 +230,7 @@ def test_failures_become_page_messages(translator, uploads):
     assert translator.preview(str(uploads["tiny"]), "a-i2i", "photo")[1].startswith("the photo is 8x8")
 
 
+@pytest.mark.slow
 def test_cli_help_and_no_models(tmp_path):
     out = subprocess.run([sys.executable, "-m", "gandistill.cli.main", "serve", "--help"], capture_output=True,
                          text=True, check=True).stdout
@@ -262,6 +263,7 @@ def server(translator):
     app.close()
 
 
+@pytest.mark.slow
 def test_gradio_serves_no_files_outside_its_uploads(server, models):
     for path in ("/etc/passwd", str(models / "a-i2i" / "config.json"), os.path.abspath(__file__)):
         with pytest.raises(urllib.error.HTTPError) as err:
@@ -269,6 +271,7 @@ def test_gradio_serves_no_files_outside_its_uploads(server, models):
         assert err.value.code in (403, 404)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::Warning:gradio")  # gradio's own pandas deprecations
 def test_page_end_to_end_in_headless_chromium(server, uploads, tmp_path):
     from browser_support import start_chrome

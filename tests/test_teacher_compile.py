@@ -11,16 +11,14 @@ import pytest
 import torch
 
 import gandistill.teacher.train as T
-from gandistill.teacher import StyleGAN2Config
+from gandistill.teacher.presets import preset_model
 from gandistill.teacher.train_config import TeacherTrainConfig
-
-TINY = StyleGAN2Config(resolution=16, z_dim=16, w_dim=16, mapping_layers=2, channel_base=256, channel_max=16)
 
 
 def _train(out, **kw):
     cfg = TeacherTrainConfig(out=str(out), data="toyfaces", data_n=32, steps=18, batch=4, snap_every=100,
                              grid_every=0, r1_interval=16, pl_weight=2.0, pl_interval=4, progress=False, log_every=1,
-                             compile=True, model=TINY, **kw)
+                             compile=True, model=preset_model("tiny"), **kw)
     T.train_teacher(cfg)
     rows = [json.loads(line) for line in (out / "stats.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == list(range(1, 19))

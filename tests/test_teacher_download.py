@@ -21,8 +21,8 @@ import torch
 from gandistill.cli.main import main
 from gandistill.errors import CheckpointError, DownloadError
 from gandistill.io.download import fetch, hub_url, parse_remote
-from gandistill.io.importers import import_checkpoint
-from gandistill.io.rosinality import read_checkpoint
+from gandistill.importers import import_checkpoint
+from gandistill.importers.rosinality import read_checkpoint
 from gandistill.teacher import Generator, StyleGAN2Config, Teacher
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -162,6 +162,7 @@ def test_style_mix_grid_layout():
     assert torch.allclose(grid0[6], cols[1], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_ddp_two_processes_stay_in_sync(tmp_path):
     worker = Path(__file__).with_name("ddp_worker.py")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parent)}
@@ -175,3 +176,19 @@ def test_ddp_two_processes_stay_in_sync(tmp_path):
         assert torch.equal(r0[key], r1[key]), f"replicas diverged at {key}"
     state = load_state(tmp_path / "run" / "checkpoints" / "state-00000003.pt")
     assert len(state["rng"]) == 2 and not torch.equal(state["rng"][0], state["rng"][1])  # per-rank seeds
+
+
+@pytest.mark.slow
+def test_ddp_resume_equals_uninterrupted(tmp_path):
+    """2 processes: 2 steps + resume + 2 steps gives every rank's state of 4 uninterrupted steps, bit for bit."""
+    worker = Path(__file__).with_name("ddp_worker.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parent)}
+    for args in (["full", "4"], ["split", "2"], ["split", "4", "latest"]):
+        proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                               "--master_port=0", "--rdzv-backend=c10d", "--rdzv-endpoint=127.0.0.1:0", str(worker),
+                               str(tmp_path), *args], capture_output=True, text=True, env=env, timeout=280)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    a = load_state(tmp_path / "full" / "checkpoints" / "state-00000004.pt")
+    b = load_state(tmp_path / "split" / "checkpoints" / "state-00000004.pt")
+    assert_same_state(a, b)
+    assert len(b["rng"]) == 2 and torch.equal(a["rng"][1], b["rng"][1])  # rank 1's RNG too

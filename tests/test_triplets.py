@@ -71,6 +71,20 @@ def test_sampler_is_seeded_in_range_and_resumable(G):
         TripletSampler(G, k_range=(2, 99))
 
 
+def test_sharded_sampler_splits_one_stream_over_processes(G):
+    whole = TripletSampler(G, seed=5, batch=4)
+    shards = [TripletSampler(G, seed=5, batch=2, rank=r, world_size=2) for r in (0, 1)]
+    for _ in range(2):  # the shards stay in step with the unsharded stream (one state resumes them all)
+        t = next(whole)
+        parts = [next(s) for s in shards]
+        assert torch.equal(torch.cat([p.k for p in parts]), t.k)
+        for key in ("w1", "w2", "y"):  # rendered in smaller batches: last-bit differences
+            torch.testing.assert_close(torch.cat([getattr(p, key) for p in parts]), getattr(t, key), atol=1e-5, rtol=0)
+        assert torch.equal(shards[0].state_dict()["rng"], whole.state_dict()["rng"])
+    with pytest.raises(ValueError, match="rank must be in 0..1"):
+        TripletSampler(G, rank=2, world_size=2)
+
+
 def test_cli_writes_previews(tmp_path, capsys):
     from gandistill.cli.main import main
 

@@ -177,9 +177,8 @@ def test_discriminator_watch_names_a_winning_discriminator_and_the_remedy():
     assert "ADA is already on" in DiscriminatorWatch("ada").remedies()
 
 
-def test_teacher_training_reports_the_discriminator_watch(tmp_path, monkeypatch):
+def test_teacher_training_reports_the_discriminator_watch(tmp_path, monkeypatch, tiny_stylegan_config):
     from gandistill.data import generate_toyfaces
-    from gandistill.teacher import StyleGAN2Config
     from gandistill.teacher import train as train_mod
     from gandistill.teacher.health import DiscriminatorWatch, TrainingHealthWarning
     from gandistill.teacher.train_config import TeacherTrainConfig
@@ -192,8 +191,7 @@ def test_teacher_training_reports_the_discriminator_watch(tmp_path, monkeypatch)
     generate_toyfaces(tmp_path / "toy", n=8, res=16, seed=0, progress=False, workers=1)
     cfg = TeacherTrainConfig(out=str(tmp_path / "t"), data=str(tmp_path / "toy" / "photo"), steps=6, batch=4,
                              progress=False, grid_every=0, snap_every=6, log_every=1, device="cpu",
-                             model=StyleGAN2Config(resolution=16, z_dim=16, w_dim=16, mapping_layers=2,
-                                                   channel_base=256, channel_max=16))
+                             model=tiny_stylegan_config)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         train_mod.train_teacher(cfg)

@@ -28,7 +28,7 @@ _EXPORTS = {
     "StyleGAN2Config": (".teacher.config", "StyleGAN2Config"),
     "train_teacher": (".teacher.train", "train_teacher"),
     "TeacherTrainConfig": (".teacher.train_config", "TeacherTrainConfig"),
-    "import_checkpoint": (".io.importers", "import_checkpoint"),
+    "import_checkpoint": (".importers", "import_checkpoint"),
     # KDIT
     "TripletSampler": (".kdit.triplets", "TripletSampler"),
     "KDITDistillConfig": (".kdit.distill", "DistillConfig"),
@@ -38,9 +38,9 @@ _EXPORTS = {
     # GPD
     "adapt": (".gpd.adapt", "adapt"),
     "AdaptConfig": (".gpd.config", "AdaptConfig"),
-    "compute_anchors": (".gpd.anchors", "compute_anchors"),
+    "compute_anchors": (".gpd.anchor_projection", "compute_anchors"),
     "AnchorsConfig": (".gpd.config", "AnchorsConfig"),
-    "GPDDistillConfig": (".gpd.config", "DistillConfig"),
+    "GPDDistillConfig": (".gpd.config", "GPDDistillConfig"),
     "gpd_distill": (".gpd.distill", "distill"),
     # data (face alignment needs the optional dlib-bin + face-recognition-models)
     "align_face": (".data.align", "align_face"),

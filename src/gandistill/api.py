@@ -20,43 +20,21 @@ tests/test_api.py runs them on tiny models.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from .errors import CheckpointError, DataError
+from .errors import DataError
 from .utils.inference import inference, prepare_for_inference
 
 PathLike = str | Path
 #: one path/folder, several, or images already in memory
 ImageInput = PathLike | Sequence[PathLike] | np.ndarray | torch.Tensor
 
-# which facade loads which model class (for the wrong-class errors)
-FACADES = {
-    "Teacher": "gandistill.Teacher.from_pretrained (images: gandistill.sample)",
-    "Generator": "gandistill.Generator.from_pretrained (images: gandistill.sample)",
-    "I2IStudent": "gandistill.KDITStudent.from_pretrained",
-    "X2IStudent": "gandistill.KDITStudent.from_pretrained",
-    "UNetTranslator": "gandistill.GPDStudent.from_pretrained",
-    "ResNetTranslator": "gandistill.GPDStudent.from_pretrained",
-}
-
-__all__ = ["FACADES", "GPDStudent", "ImageInput", "KDITStudent", "distill", "load_images", "sample"]
-
-
-def _model_class(directory: PathLike, allowed: Iterable[str], facade: str, what: str) -> str:
-    """The config.json class of ``directory``; a CheckpointError naming the right facade if not allowed."""
-    from .io.pretrained import read_model_config
-
-    name = read_model_config(directory).get("class")
-    if name not in allowed:
-        hint = FACADES.get(name, "the class's own from_pretrained")
-        raise CheckpointError(f"{directory} holds a {name!r}, not {what}; {facade} cannot load it — "
-                              f"use {hint}")
-    return name
+__all__ = ["GPDStudent", "ImageInput", "KDITStudent", "distill", "load_images", "sample"]
 
 
 # ----------------------------------------------------------------------------------------------- inputs
@@ -211,7 +189,9 @@ def sample(teacher_dir: PathLike, seeds: int | str | Sequence[int], psi: float =
     from .teacher import Generator
     from .teacher.sample import parse_seeds, sample_seeds
 
-    _model_class(teacher_dir, ("Teacher", "Generator"), "gandistill.sample", "a teacher")
+    from .models import resolve_model
+
+    resolve_model(teacher_dir, ("teacher", "generator"), "a teacher", "gandistill.sample")
     seed_list = parse_seeds(seeds, "seeds") if isinstance(seeds, str) else [seeds] if isinstance(seeds, int) else list(seeds)
     G = prepare_for_inference(Generator.from_pretrained(teacher_dir), device)
     return _to_uint8(sample_seeds(G, seed_list, psi=psi, noise_mode=noise_mode, batch=batch))
@@ -243,17 +223,14 @@ class KDITStudent:
     @classmethod
     def from_pretrained(cls, directory: PathLike, device: str | torch.device = "cpu") -> KDITStudent:
         """Load an ``I2IStudent`` or ``X2IStudent`` directory; any other class is a CheckpointError."""
-        name = _model_class(directory, ("I2IStudent", "X2IStudent"), "KDITStudent", "a KDIT student")
-        if name == "I2IStudent":
-            from .kdit.i2i import I2IStudent as C
-        else:
-            from .kdit.x2i import X2IStudent as C  # type: ignore[assignment]
-        return cls(C.from_pretrained(directory), device)
+        from .models import load_model
+
+        return cls(load_model(directory, ("kdit-i2i", "kdit-x2i"), "a KDIT student", "KDITStudent"), device)
 
     @property
     def kind(self) -> str:
         """``"i2i"`` or ``"x2i"``."""
-        return "i2i" if type(self.model).__name__ == "I2IStudent" else "x2i"
+        return "i2i" if self.model.model_kind == "kdit-i2i" else "x2i"
 
     @property
     def modality(self) -> str:
@@ -270,9 +247,6 @@ class KDITStudent:
                  "audio": "generate_from_audio"}[self.modality]
         return DataError(f"this KDIT student ({self.kind}) is conditioned on {self.modality}; "
                          f"{method}() does not apply — use .{right}()")
-
-    def _noise(self, gen: torch.Generator, n: int, dim: int) -> torch.Tensor:
-        return torch.randn(n, dim, generator=gen).to(self.device)
 
     def _conditions(self, inputs: ImageInput) -> torch.Tensor:
         if self.modality != "seg":
@@ -304,6 +278,8 @@ class KDITStudent:
         >>> seg.translate(labels, seed=0).shape[0]
         2
         """
+        from .kdit.translate import check_crossover, i2i_outputs, warn_untrained_appearance
+
         m = self.model
         if self.kind == "x2i" and self.modality != "image":
             raise self._wrong("translate")
@@ -311,15 +287,10 @@ class KDITStudent:
         if self.kind == "x2i":
             if reference is not None:
                 raise DataError("an image-conditioned X2I student takes no reference")
-            gen = torch.Generator().manual_seed(seed)
-            outs = [m(xb.to(self.device), self._noise(gen, len(xb), m.config.z_dim)) for xb in x.split(batch)]
-            return _sized(_to_uint8(torch.cat(outs)), size, inputs)
-        if k is not None and not 0 <= k <= m.num_ws:
-            raise DataError(f"k must be in 0..{m.num_ws} for this model, got {k}")
+            return _sized(self._generate(x, seed, batch), size, inputs)
+        check_crossover(m, k)
         ref = None
         if reference is None:
-            from .kdit.translate import warn_untrained_appearance
-
             warn_untrained_appearance(m)
         elif _is_paths(inputs) and isinstance(reference, (str, Path)) and Path(reference).is_dir():
             from .data.inputs import input_entries, match_references
@@ -333,22 +304,15 @@ class KDITStudent:
                 ref = ref.expand(x.shape[0], -1, -1, -1)
             elif ref.shape[0] != x.shape[0]:
                 raise DataError(f"got {x.shape[0]} inputs but {ref.shape[0]} references; pass one, or one per input")
-        gen = torch.Generator().manual_seed(seed)
-        outs = []
-        for s in range(0, x.shape[0], batch):
-            xb = x[s:s + batch].to(self.device)
-            z = self._noise(gen, len(xb), m.config.teacher.z_dim)
-            outs.append(m(xb, ref[s:s + batch] if ref is not None else None, k=k, z_ref=z))
+        chunks = ((x[s:s + batch], ref[s:s + batch] if ref is not None else None) for s in range(0, len(x), batch))
+        outs = list(i2i_outputs(m, chunks, k, seed, self.device))
         return _sized(_to_uint8(torch.cat(outs)), size, inputs, labels=self.modality == "seg")
 
     @inference
     def _generate(self, cond: torch.Tensor, seed: int, batch: int) -> torch.Tensor:
-        gen = torch.Generator().manual_seed(seed)
-        outs = []
-        for cb in cond.split(batch):
-            c = self.model.encode(cb.to(self.device))
-            outs.append(self.model(None, self._noise(gen, c.shape[0], self.model.config.z_dim), c=c))
-        return _to_uint8(torch.cat(outs))
+        from .kdit.translate import x2i_outputs
+
+        return _to_uint8(torch.cat([y for _, _, y in x2i_outputs(self.model, cond, 1, batch, seed, self.device)]))
 
     def generate_from_text(self, captions: str | Sequence[str], seed: int = 0, batch: int = 16,
                            embedder=None) -> torch.Tensor:
@@ -424,10 +388,9 @@ class GPDStudent:
     @classmethod
     def from_pretrained(cls, directory: PathLike, device: str | torch.device = "cpu") -> GPDStudent:
         """Load a ``UNetTranslator`` / ``ResNetTranslator`` directory; any other class is a CheckpointError."""
-        from .gpd.networks import load_translator
+        from .models import load_model
 
-        _model_class(directory, ("UNetTranslator", "ResNetTranslator"), "GPDStudent", "a GPD student")
-        student = cls(load_translator(directory), device)
+        student = cls(load_model(directory, ("gpd-student",), "a GPD student", "GPDStudent"), device)
         student.directory = Path(directory)
         return student
 
@@ -465,10 +428,10 @@ def distill(cfg, dry_run: bool = False) -> Path:
         distill(GPDDistillConfig(adapted="runs/adapt/model", anchors="runs/adapt/anchors.safetensors",
                                  kd="anchor", out="runs/student"))
     """
-    from .gpd.config import DistillConfig as GPDConfig
+    from .gpd.config import GPDDistillConfig
     from .kdit.distill import DistillConfig as KDITConfig
 
-    if isinstance(cfg, GPDConfig):
+    if isinstance(cfg, GPDDistillConfig):
         from .gpd.distill import distill as run
     elif isinstance(cfg, KDITConfig):
         from .kdit.distill import distill as run  # type: ignore[assignment]

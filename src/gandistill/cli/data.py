@@ -13,6 +13,8 @@ import argparse
 from pathlib import Path
 
 from ..errors import GandistillError
+from ..options import add_dataclass_args
+from ..train.run_options import ProgressOption
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated subset of photo,sketch,seg,audio to write; photo is required "
                    "(default: all four)")
     t.add_argument("--workers", type=int, default=None, help="worker processes (default: 2, or 1 on a 1-core machine)")
-    t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_dataclass_args(t, ProgressOption, with_defaults=True)
     t.set_defaults(func=_toyfaces)
 
     c = dsub.add_parser(
@@ -78,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "edge (repeat the edge pixels) or constant (black) (default: blur)")
     a.add_argument("--skip-missing", action="store_true",
                    help="report images where no face is found and go on, instead of stopping at the first one")
-    a.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_dataclass_args(a, ProgressOption, with_defaults=True)
     a.set_defaults(func=_align)
 
 
@@ -102,7 +104,7 @@ def _toyfaces(args: argparse.Namespace) -> int:
         raise GandistillError(f"--n must be >= 1 and --res >= 8 (got --n {args.n} --res {args.res})")
     workers = default_workers() if args.workers is None else args.workers
     out = generate_toyfaces(args.out, args.n, args.res, seed=args.seed, domains=domains,
-                            progress=not args.no_progress, workers=workers)
+                            progress=args.progress, workers=workers)
     print(f"wrote {args.n} toyfaces at {args.res}px ({', '.join(domains)}) to {out}")
     return 0
 
@@ -135,6 +137,6 @@ def _align(args: argparse.Namespace) -> int:
     if args.size < 1:
         raise GandistillError(f"--size must be >= 1 (got {args.size})")
     summary = align_folder(args.input, args.output, size=args.size, skip_missing=args.skip_missing,
-                           face=args.face, pad_mode=args.pad, progress=not args.no_progress)
+                           face=args.face, pad_mode=args.pad, progress=args.progress)
     print(f"{summary} (output: {args.output})")
     return 0

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import add_dataclass_args, from_args
+from ..options import add_dataclass_args, from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:

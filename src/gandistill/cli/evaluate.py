@@ -12,6 +12,8 @@ import json
 import math
 import sys
 
+from ..options import DeviceOption, add_dataclass_args
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -37,8 +39,7 @@ def register(subparsers) -> None:
     p.add_argument("--kid-subsets", type=int, default=100, help="KID subsets (default: %(default)s)")
     p.add_argument("--kid-subset-size", type=int, default=1000, help="max KID subset size (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=32, help="Inception batch size (default: %(default)s)")
-    p.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or "
-                   "cuda:N (default: %(default)s)")
+    add_dataclass_args(p, DeviceOption, with_defaults=True)
     p.add_argument("--seed", type=int, default=0, help="seed for model sampling and KID subsets (default: %(default)s)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the reference-statistics cache")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -4,30 +4,25 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import add_dataclass_args, from_args, load_config
+from ..options import DeviceOption, add_dataclass_args, from_args
+from .stage_config import add_stage_options, resolve_stage_config
 
 _FMT = argparse.RawDescriptionHelpFormatter
 
 
-def _with_run_options(p: argparse.ArgumentParser, cls) -> None:
-    p.add_argument("--config", type=Path, help="start from this config.json (options given here override it)")
-    p.add_argument("--dry-run", action="store_true", help="check the inputs, print the resolved config, exit")
-    add_dataclass_args(p.add_argument_group("options"), cls)
+# loss weights renamed to the w_<term> form of the loss-term protocol: the old spellings still work
+_PROJECT_ALIASES = {"--l2-weight": "w_l2", "--feat-weight": "w_feat", "--wplus-reg": "w_wplus"}
 
 
-def _resolve(cls, args: argparse.Namespace):
-    base = None
-    if args.config:
-        base = load_config(cls, args.config)
-    elif getattr(args, "resume", None):  # a resumed run keeps its recorded options
-        saved = Path(getattr(args, "out", cls.out)) / "config.json"
-        if saved.is_file():
-            base = load_config(cls, saved)
-    return from_args(cls, args, base=base)
+def _aliases(p, aliases: dict[str, str]) -> None:
+    for old, dest in aliases.items():
+        p.add_argument(old, dest=dest, type=float, default=argparse.SUPPRESS, metavar="FLOAT",
+                       help=f"former name of --{dest.replace('_', '-')}")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..gpd.config import AdaptConfig, AnchorsConfig, DistillConfig, PairsConfig, ProjectConfig
+    from ..gpd.config import (AdaptConfig, AnchorsConfig, GeneratorsOptions, GPDDistillConfig, PairsConfig,
+                              ProjectConfig)
 
     p = sub.add_parser("gpd", help="few-shot translation: adapt a teacher, make pairs, distil a student",
                        description="GPD (Zhao et al., 2023): adapt the photo teacher to ≤10 examples of a style, "
@@ -42,8 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "cross-domain distance\nconsistency (CDC); the mapping network stays shared, so both "
                         "generators map one w to a pair.\n\n"
                         "  gandistill gpd adapt --teacher runs/teacher/model --target sketches/ "
-                        "--out runs/adapt\n  gandistill gpd adapt --out runs/adapt --resume latest")
-    _with_run_options(a, AdaptConfig)
+                        "--out runs/adapt\n  gandistill gpd adapt --out runs/adapt --resume latest\n"
+                        "  torchrun --nproc_per_node=4 -m gandistill.cli.main gpd adapt ... --batch 16   "
+                        "(--batch: over all processes)")
+    add_stage_options(a, AdaptConfig)
+    _aliases(a, {"--cdc-weight": "w_cdc"})
     a.set_defaults(func=_adapt)
 
     n = gsub.add_parser("anchors", help="project the real examples into W+ (anchors)", formatter_class=_FMT,
@@ -54,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(A/ photos, B/ targets)\n  gandistill gpd anchors --adapted runs/adapt/model "
                         "--data sketches/   (target only)")
     add_dataclass_args(n, AnchorsConfig)
+    _aliases(n, _PROJECT_ALIASES)
     n.set_defaults(func=_anchors)
 
     q = gsub.add_parser("pairs", help="dump generated (G_T(w), G_target(w)) pairs as a paired dataset",
@@ -63,14 +62,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "latent) and latents.pt.\n\n"
                         "  gandistill gpd pairs --adapted runs/adapt/model --anchors runs/adapt/anchors.safetensors "
                         "--n 64 --out runs/pairs")
-    q.add_argument("--adapted", required=True, help="adapted model directory (output of gpd adapt)")
-    q.add_argument("--teacher", default=None, help="source teacher (default: the adapted model's parent)")
+    add_dataclass_args(q, GeneratorsOptions, with_defaults=True)
     q.add_argument("--anchors", default=None, help="anchors file from gpd anchors (without it every w is drawn "
                    "freely from the mapping network)")
     q.add_argument("--n", type=int, required=True, help="number of pairs")
     q.add_argument("--out", required=True, type=Path, help="output folder (A/, B/, pairs.jsonl, latents.pt)")
     q.add_argument("--batch", type=int, default=16, help="pairs generated per forward pass (default: 16)")
-    q.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
+    add_dataclass_args(q, DeviceOption, with_defaults=True)
     add_dataclass_args(q.add_argument_group("stream"), PairsConfig)
     q.set_defaults(func=_pairs)
 
@@ -80,8 +78,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "anchor-based distillation.\n\n"
                         "  gandistill gpd distill --adapted runs/adapt/model --anchors "
                         "runs/adapt/anchors.safetensors --kd anchor --out runs/student\n"
-                        "  gandistill gpd distill --out runs/student --resume latest")
-    _with_run_options(d, DistillConfig)
+                        "  gandistill gpd distill --out runs/student --resume latest\n"
+                        "  torchrun --nproc_per_node=4 -m gandistill.cli.main gpd distill ... --batch 16 "
+                        "--gen-batch 32   (over all processes)")
+    add_stage_options(d, GPDDistillConfig)
     d.set_defaults(func=_distill)
 
     r = gsub.add_parser("route", help="teacher route: project photos into G_T, render with G_target (slow)",
@@ -89,12 +89,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="The slow baseline without a student: optimise a W+ latent for each photo in "
                         "the teacher,\nthen render that latent with the adapted model. One PNG per input.\n\n"
                         "  gandistill gpd route --adapted runs/adapt/model --input photos/ --output out-route/")
-    r.add_argument("--adapted", required=True, help="adapted model directory (output of gpd adapt)")
-    r.add_argument("--teacher", default=None, help="source teacher (default: the adapted model's parent)")
+    add_dataclass_args(r, GeneratorsOptions, with_defaults=True)
     r.add_argument("--input", required=True, help="image file or folder of images (png, jpg, jpeg, webp)")
     r.add_argument("--output", required=True, type=Path, help="output folder (created); one PNG per input")
-    r.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
+    add_dataclass_args(r, DeviceOption, with_defaults=True)
     add_dataclass_args(r.add_argument_group("projection"), ProjectConfig)
+    _aliases(r, _PROJECT_ALIASES)
     r.set_defaults(func=_route)
 
     e = gsub.add_parser("export", help="export a student to TorchScript or ONNX", formatter_class=_FMT,
@@ -112,16 +112,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _adapt(args) -> int:
     from ..gpd.adapt import adapt
-    from ..gpd.config import AdaptConfig
 
-    model = adapt(_resolve(AdaptConfig, args), dry_run=args.dry_run)
+    model = adapt(resolve_stage_config(args), dry_run=args.dry_run)
     if not args.dry_run:
         print(f"adapted model: {model}")
     return 0
 
 
 def _anchors(args) -> int:
-    from ..gpd.anchors import compute_anchors
+    from ..gpd.anchor_projection import compute_anchors
     from ..gpd.config import AnchorsConfig
 
     compute_anchors(from_args(AnchorsConfig, args))
@@ -129,7 +128,7 @@ def _anchors(args) -> int:
 
 
 def _pairs(args) -> int:
-    from ..gpd.anchors import Anchors, load_generators
+    from ..gpd.anchor_projection import Anchors, load_generators
     from ..gpd.config import PairsConfig
     from ..gpd.pairs import PairStream, dump_pairs
     from ..utils.dist import resolve_device
@@ -142,17 +141,16 @@ def _pairs(args) -> int:
 
 
 def _distill(args) -> int:
-    from ..gpd.config import DistillConfig
     from ..gpd.distill import distill
 
-    model = distill(_resolve(DistillConfig, args), dry_run=args.dry_run)
+    model = distill(resolve_stage_config(args), dry_run=args.dry_run)
     if not args.dry_run:
         print(f"student model: {model}")
     return 0
 
 
 def _route(args) -> int:
-    from ..gpd.anchors import load_generators
+    from ..gpd.anchor_projection import load_generators
     from ..gpd.config import ProjectConfig
     from ..data.inputs import input_entries, load_image_batch, output_paths, save_output, warn_if_resized
     from ..gpd.translate import teacher_route

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import os
 
-from ..config import add_dataclass_args, from_args, load_config
+from .stage_config import add_stage_options, resolve_stage_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,39 +22,31 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("distill", DistillConfig, _distill,
          "Data-free distillation of the teacher into an I2I or X2I student on style-mixed triplets.\n\n"
          "  gandistill kdit distill --teacher runs/teacher/model --student i2i --out runs/kdit-i2i\n"
-         "  gandistill kdit distill --out runs/kdit-i2i --resume latest"),
+         "  gandistill kdit distill --out runs/kdit-i2i --resume latest\n"
+         "  torchrun --nproc_per_node=4 -m gandistill.cli.main kdit distill ... --batch 32   # several GPUs"),
         ("finetune", FinetuneConfig, _finetune,
          "Fine-tune a distilled student on limited real pairs (image, seg, text or audio → image).\n\n"
          "  gandistill kdit finetune --modality seg --student runs/kdit-i2i/model --data data/toyfaces "
          "--n-pairs 50\n"
          "  gandistill kdit finetune --modality text --student runs/kdit-x2i/model --data data/toyfaces "
-         "--from-scratch"),
+         "--from-scratch\n"
+         "  torchrun --nproc_per_node=4 -m gandistill.cli.main kdit finetune ... --batch 32  # several GPUs"),
     ):
         s = ksub.add_parser(name, help=desc.splitlines()[0], description=desc,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-        s.add_argument("--config", type=Path, help="start from this config.json (options given here override it)")
-        s.add_argument("--dry-run", action="store_true", help="build everything, print the resolved config, exit")
-        add_dataclass_args(s, cls)
-        s.set_defaults(func=func, _cfg_cls=cls)
+        add_stage_options(s, cls)
+        s.set_defaults(func=func)
 
 
-def _config(args: argparse.Namespace):
-    cls = args._cfg_cls
-    base = None
-    if args.config:
-        base = load_config(cls, args.config)
-    elif getattr(args, "resume", None):
-        saved = Path(getattr(args, "out", cls.out)) / "config.json"
-        if saved.is_file():  # a resumed run keeps its recorded options; those given now override them
-            base = load_config(cls, saved)
-    return from_args(cls, args, base=base)
+def _main_process() -> bool:
+    return os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 reports
 
 
 def _distill(args: argparse.Namespace) -> int:
     from ..kdit.distill import distill
 
-    model_dir = distill(_config(args), dry_run=args.dry_run)
-    if not args.dry_run:
+    model_dir = distill(resolve_stage_config(args), dry_run=args.dry_run)
+    if not args.dry_run and _main_process():
         print(f"student model: {model_dir}")
     return 0
 
@@ -62,7 +54,7 @@ def _distill(args: argparse.Namespace) -> int:
 def _finetune(args: argparse.Namespace) -> int:
     from ..kdit.finetune import finetune
 
-    model_dir = finetune(_config(args), dry_run=args.dry_run)
-    if not args.dry_run:
+    model_dir = finetune(resolve_stage_config(args), dry_run=args.dry_run)
+    if not args.dry_run and _main_process():
         print(f"fine-tuned model: {model_dir}")
     return 0

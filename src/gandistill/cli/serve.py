@@ -15,6 +15,7 @@ import sys
 import time
 
 from ..errors import DataError
+from ..options import DeviceOption, add_dataclass_args
 
 
 def register(subparsers) -> None:
@@ -30,8 +31,7 @@ def register(subparsers) -> None:
     p.add_argument("--max-upload-mb", type=float, default=10.0, metavar="MB",
                    help="largest accepted upload in megabytes; images are also limited to 16.8 megapixels "
                         "and audio clips to 30 s (default: %(default)s)")
-    p.add_argument("--device", default="auto",
-                   help="torch device for the models: auto (GPU when there is one), cpu, cuda (default: %(default)s)")
+    add_dataclass_args(p, DeviceOption, with_defaults=True)
     p.add_argument("--cache-models", type=int, default=3, metavar="N",
                    help="how many loaded models to keep in memory (default: %(default)s)")
     p.set_defaults(func=run)

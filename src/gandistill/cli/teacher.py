@@ -5,7 +5,8 @@ import argparse
 import os
 from pathlib import Path
 
-from ..config import add_dataclass_args, from_args, load_config
+from ..options import DeviceOption, add_dataclass_args
+from .stage_config import add_stage_options, resolve_stage_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,13 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "  gandistill teacher train --out runs/teacher --resume latest\n"
                         "  torchrun --nproc_per_node=4 -m gandistill.cli.main teacher train --data DIR")
     from ..teacher.presets import describe_presets, preset_names
+    from ..teacher.sample import SamplingOptions
 
     t.add_argument("--preset", choices=preset_names(), metavar="NAME",
                    help="start from a named size (options given here override it): " + describe_presets())
-    t.add_argument("--config", type=Path, help="start from this config.json (options given here override it)")
-    t.add_argument("--dry-run", action="store_true", help="validate the data, print the resolved config, exit")
-    add_dataclass_args(t.add_argument_group("training"), TeacherTrainConfig)
-    add_dataclass_args(t.add_argument_group("architecture"), StyleGAN2Config)
+    add_stage_options(t, TeacherTrainConfig, title="training", nested={"model": (StyleGAN2Config, "architecture")})
     t.set_defaults(func=_train)
 
     s = tsub.add_parser("sample", help="images for given seeds, and a style-mixing grid",
@@ -47,17 +46,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--out", required=True, type=Path, help="output folder for the samples (created); grids go to "
                    "OUT-grids/ beside it")
     s.add_argument("--seeds", default="0-15", help="seeds: comma-separated integers and inclusive ranges, e.g. 0-15,42 (default: 0-15)")
-    s.add_argument("--psi", type=float, default=1.0, help="truncation ψ: 1 = none, smaller = closer to the average image, typically 0.5-1 "
-                   "(default: 1.0)")
-    s.add_argument("--noise-mode", default="const", choices=["const", "random", "none"],
-                   help="synthesis noise: const (the model's fixed noise maps, reproducible), random (fresh per image) or none (default: const)")
+    add_dataclass_args(s, SamplingOptions, with_defaults=True)
     s.add_argument("--mix-rows", default=None, help="row seeds of a style-mixing grid, same format as --seeds "
                    "(source of the coarse layers ws[:k]; default: 0-3 when --mix-cols is given)")
     s.add_argument("--mix-cols", default=None, help="column seeds of the style-mixing grid "
                    "(source of the fine layers ws[k:]; default: 10-13 when --mix-rows is given)")
     s.add_argument("--crossover", type=int, default=None, help="first ws layer taken from the column seed, "
                    "0 … num_ws (default: num_ws/2)")
-    s.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
+    add_dataclass_args(s, DeviceOption, with_defaults=True)
     s.set_defaults(func=_sample)
 
     from .teacher_import import add_export_parser, add_import_parser
@@ -67,28 +63,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from ..teacher.config import StyleGAN2Config
-    from ..teacher.train import train_teacher
-    from ..teacher.train_config import TeacherTrainConfig
-
     from ..errors import GandistillError
     from ..teacher.presets import apply_preset
+    from ..teacher.train import train_teacher
 
-    base = None
     if args.preset and (args.config or getattr(args, "resume", None)):
         raise GandistillError("--preset starts a new run from a named size; with --config or --resume the run's "
                               "recorded options are the starting point instead: drop --preset")
-    if args.preset:
-        base = apply_preset(args.preset)
-    elif args.config:
-        base = load_config(TeacherTrainConfig, args.config)
-    elif getattr(args, "resume", None):
-        # A resumed run keeps its recorded options; only those given now override them.
-        saved = Path(getattr(args, "out", TeacherTrainConfig.out)) / "config.json"
-        if saved.is_file():
-            base = load_config(TeacherTrainConfig, saved)
-    cfg = from_args(TeacherTrainConfig, args, base=base)
-    cfg.model = from_args(StyleGAN2Config, args, base=cfg.model)
+    cfg = resolve_stage_config(args, start=apply_preset(args.preset) if args.preset else None)
     model_dir = train_teacher(cfg, dry_run=args.dry_run)
     if not args.dry_run:
         print(f"teacher model: {model_dir}")

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import CheckpointError
+from ..options import add_dataclass_args
+from ..train.run_options import ProgressOption
 
 if TYPE_CHECKING:
     from ..teacher.config import StyleGAN2Config
@@ -53,14 +55,14 @@ def add_import_parser(teacher_subparsers: argparse._SubParsersAction) -> argpars
                    help="replace a model already in --out")
     p.add_argument("--dry-run", action="store_true",
                    help="read and check the checkpoint (a URL is still downloaded to the cache), write no model")
-    p.add_argument("--no-progress", action="store_true", help="no download progress bar (e.g. in logs)")
+    add_dataclass_args(p, ProgressOption, with_defaults=True)
     p.set_defaults(func=run_import)
     return p
 
 
 def run_import(args: argparse.Namespace) -> int:
     from ..io.download import is_remote, parse_remote  # keep `gandistill --help` fast
-    from ..io.importers import import_checkpoint
+    from ..importers import import_checkpoint
 
     if is_remote(args.source):
         cached = parse_remote(args.source, args.sha256).cache_path
@@ -68,7 +70,7 @@ def run_import(args: argparse.Namespace) -> int:
               f"→ {cached}")
     out = None if args.dry_run else args.out
     teacher = import_checkpoint(args.source, which=args.which, out=out, overwrite=args.overwrite, sha256=args.sha256,
-                                progress=not args.no_progress)
+                                progress=args.progress)
     cfg, info = teacher.config, teacher.import_info
     table = cfg.channels or {r: cfg.ch(r) for r in cfg.resolutions}
     print(f"{info['format']} checkpoint {info['imported_from']} ({args.which}): {cfg.resolution}px, "
@@ -115,7 +117,7 @@ def rosinality_generator_args(cfg: "StyleGAN2Config") -> str | None:
 
 def run_export(args: argparse.Namespace) -> int:
     from ..io.pretrained import read_model_config
-    from ..io.rosinality import export_rosinality
+    from ..importers.rosinality import export_rosinality
     from ..teacher.model import Teacher
 
     if args.out.exists() and not args.overwrite:

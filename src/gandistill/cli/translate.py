@@ -1,27 +1,20 @@
 """``gandistill translate``: run a trained student on images, label maps, captions or audio clips.
 
-Dispatches on the model directory's ``config.json`` "class": each student family registers a
-runner with :func:`register_translator` (KDIT's I2IStudent / X2IStudent are built in; GPD adds its
-own by calling ``register_translator("GPDStudent", run)`` in ``gandistill.gpd.translate``, which is
-imported here when it exists).
+Dispatches on the kind that the model directory's class registered (``gandistill.io.registry``): each
+kind of student has one runner below.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
+from pathlib import Path
 from typing import Callable
 
 from ..data.inputs import parse_size
 from ..errors import DataError
+from ..options import DeviceOption, add_dataclass_args
+from ..train.run_options import ProgressOption
 
 Runner = Callable[[str, argparse.Namespace], list]
-TRANSLATORS: dict[str, Runner] = {}
-PLUGIN_MODULES = ("gandistill.gpd.translate",)  # optional plug-ins registering more classes
-
-
-def register_translator(class_name: str, runner: Runner) -> None:
-    """``runner(model_dir, args) -> written paths`` handles models whose config.json class is ``class_name``."""
-    TRANSLATORS[class_name] = runner
 
 
 def _device(args):
@@ -38,7 +31,7 @@ def _run_i2i(model_dir: str, args: argparse.Namespace) -> list:
         raise DataError("this is an image-to-image model: pass --input IMG|DIR (and optionally --reference IMG)")
     model = I2IStudent.from_pretrained(model_dir)
     return translate_images(model, args.input, args.output, args.reference, args.k, args.batch, args.seed,
-                            _device(args), not args.no_progress, size=parse_size(args.size))
+                            _device(args), args.progress, size=parse_size(args.size))
 
 
 def _run_x2i(model_dir: str, args: argparse.Namespace) -> list:
@@ -51,7 +44,7 @@ def _run_x2i(model_dir: str, args: argparse.Namespace) -> list:
     if size == "input":
         raise DataError(f"--size input needs image inputs; this model is conditioned on {cond}: pass --size N")
     common = dict(samples=args.samples, batch=args.batch, seed=args.seed, device=_device(args),
-                  progress=not args.no_progress, size=size)
+                  progress=args.progress, size=size)
     if cond == "text":
         if not args.text:
             raise DataError("this model is conditioned on text: pass --text \"a caption\" (repeatable)")
@@ -64,8 +57,24 @@ def _run_x2i(model_dir: str, args: argparse.Namespace) -> list:
                     "for a modality with `gandistill kdit finetune --modality text|audio`")
 
 
-register_translator("I2IStudent", _run_i2i)
-register_translator("X2IStudent", _run_x2i)
+def _run_gpd(model_dir: str, args: argparse.Namespace) -> list:
+    from ..gpd.translate import export_student, translate_gpd
+
+    if args.export:
+        path = export_student(model_dir, args.export, Path(args.output) / ("student.ts.pt" if args.export == "torchscript"
+                                                                           else "student.onnx"))
+        print(f"exported the student to {path}")
+        return []
+    if not args.input:
+        raise DataError("this is a GPD image-to-image student: pass --input IMG|DIR")
+    if args.reference:
+        raise DataError("a GPD student takes no --reference: its style is fixed by training; drop --reference")
+    return translate_gpd(model_dir, args.input, args.output, batch_size=args.batch, device=args.device,
+                         progress=args.progress, size=parse_size(args.size))
+
+
+#: registry kind → runner(model_dir, args) -> written paths
+RUNNERS: dict[str, Runner] = {"kdit-i2i": _run_i2i, "kdit-x2i": _run_x2i, "gpd-student": _run_gpd}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -100,8 +109,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "model's resolution)")
     p.add_argument("--batch", type=int, default=16, help="inputs per forward pass (default: 16)")
     p.add_argument("--seed", type=int, default=0, help="seed of the appearance / noise (default: 0)")
-    p.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_dataclass_args(p, DeviceOption, with_defaults=True)
+    add_dataclass_args(p, ProgressOption, with_defaults=True)
     p.add_argument("--export", choices=["torchscript", "onnx"], default=None,
                    help="GPD students: write the network for deployment into --output (student.ts.pt / student.onnx) "
                    "instead of translating")
@@ -109,21 +118,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _translate(args: argparse.Namespace) -> int:
-    from ..io.pretrained import read_model_config
+    from ..models import resolve_model
 
-    for mod in PLUGIN_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if not (exc.name and mod.startswith(exc.name)):
-                raise
-    cls = read_model_config(args.model).get("class")
-    runner = TRANSLATORS.get(cls)
-    if runner is None:
-        raise DataError(f"{args.model} holds a {cls!r}, which `translate` cannot run; known: "
-                        f"{', '.join(sorted(TRANSLATORS))}")
-    if args.export and cls not in ("UNetTranslator", "ResNetTranslator"):
-        raise DataError(f"--export supports GPD students; {args.model} holds a {cls!r}")
-    written = runner(args.model, args)
+    kind = resolve_model(args.model, RUNNERS, "a student", "`translate`").model_kind
+    if args.export and kind != "gpd-student":
+        raise DataError(f"--export supports GPD students; {args.model} holds a {kind} model")
+    written = RUNNERS[kind](args.model, args)
     print(f"wrote {len(written)} images to {args.output}")
     return 0

@@ -13,12 +13,16 @@ import argparse
 import json
 from pathlib import Path
 
+from ..options import DeviceOption, add_dataclass_args
+
 
 def _ints(text: str) -> list[int]:
     return [int(v) for v in text.split(",") if v.strip()]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from ..teacher.sample import SamplingOptions
+
     p = sub.add_parser("triplets", help="sample style-mixed triplets (x1, x2, y) and preview grids",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--teacher", required=True, help="teacher model directory (…/model)")
@@ -29,14 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--k-range", type=_ints, default=None, help="crossover range lo,hi, inclusive (default: num_ws/2,num_ws-2)")
     p.add_argument("--preview-k", type=_ints, default=None, help="comma-separated crossovers, e.g. 4,6,8: also write preview-k<K>.png "
                    "for each (same latents)")
-    p.add_argument("--psi", type=float, default=1.0, help="truncation ψ of the latents: 1 = none, smaller = closer to "
-                   "the average image (default: 1.0)")
+    add_dataclass_args(p, SamplingOptions, with_defaults=True)
     p.add_argument("--seed", type=int, default=0, help="seed of the latents and crossovers (default: 0)")
     p.add_argument("--batch", type=int, default=16, help="triplets synthesised per forward pass (default: 16)")
-    p.add_argument("--noise-mode", default="const", choices=["const", "random", "none"],
-                   help="synthesis noise: const (the model's fixed noise maps, reproducible), random (fresh per image) or none (default: const)")
     p.add_argument("--no-images", action="store_true", help="write only the previews and latents, not x1/ x2/ y/ images")
-    p.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N (default: auto)")
+    add_dataclass_args(p, DeviceOption, with_defaults=True)
     p.set_defaults(func=_run)
 
 

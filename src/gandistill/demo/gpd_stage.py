@@ -6,7 +6,7 @@ import shutil
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from ..gpd import AdaptConfig, AnchorsConfig, DistillConfig, adapt, compute_anchors, distill
+from ..gpd import AdaptConfig, AnchorsConfig, GPDDistillConfig, adapt, compute_anchors, distill
 from ..gpd.translate import translate_gpd
 from ..metrics import l1, ssim
 from ..utils.images import save_labelled_grid
@@ -67,7 +67,7 @@ def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -
                        full_size("GPD anchors"))
 
     with run.stage("GPD distillation"):
-        scfg = DistillConfig(out=str(out / "gpd-student"), adapted=str(adapted), anchors=str(anchors), kd="anchor",
+        scfg = GPDDistillConfig(out=str(out / "gpd-student"), adapted=str(adapted), anchors=str(anchors), kd="anchor",
                              depth=min(4, cfg.resolution.bit_length() - 2), steps=cfg.gpd_steps, grid_every=max(1, cfg.gpd_steps // 2),
                              snap_every=max(1, cfg.gpd_steps // 2), seed=cfg.seed, device=cfg.device, log_every=5)
         # the baseline the anchor KD must beat: the same student on the 10 real pairs only, same steps
@@ -94,9 +94,9 @@ def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -
                  ["GPD student (anchor KD)", f"{scores['anchor'][0]:.3f}", f"{scores['anchor'][1]:.4f}"]]
         latest_grid(Path(acfg.out), "compare-*.png", out / "gpd_adapt_compare.png")
         shutil.copyfile(anchors.with_suffix(".png"), out / "gpd_anchors.png")
-        plot_scalars(read_scalars(acfg.out), ["loss/G", "loss/D", "loss/cdc"], out / "gpd_adapt_losses.png",
+        plot_scalars(read_scalars(acfg.out), ["loss/adv", "loss/D", "loss/cdc"], out / "gpd_adapt_losses.png",
                      title="GPD adaptation losses (smoothed)")
-        plot_scalars(read_scalars(scfg.out), ["loss/real_l1", "loss/gen_direct", "loss/anchor_relative", "loss/S"],
+        plot_scalars(read_scalars(scfg.out), ["loss/l1", "loss/direct", "loss/rel", "loss/S"],
                      out / "gpd_distill_losses.png", title="GPD student losses (smoothed)")
     run.report.command("translate", f"gandistill translate --model {student} --input {test / 'A'} "
                        f"--output {out / 'gpd-translated'}",

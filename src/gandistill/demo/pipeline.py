@@ -19,7 +19,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..config import dump_json, field
+from ..io.atomic import dump_json
+from ..options import DeviceOption, field
 from ..utils.logging import OverallProgress
 from .gpd_stage import run_gpd
 from .kdit_stage import run_kdit
@@ -39,7 +40,7 @@ COST = {"data": 0.01, "teacher": 0.28, "teacher samples": 5.0, "teacher metrics"
 
 
 @dataclass
-class DemoConfig:
+class DemoConfig(DeviceOption):
     out: str = field("runs/demo", help="output folder (report.html lands here)")
     fast: bool = field(False, help="smoke run in under a minute: tiny data, a few steps per stage, smaller teacher")
     resolution: int = field(32, help="image resolution of the demo (a power of two ≥ 16)")
@@ -54,7 +55,6 @@ class DemoConfig:
     gpd_steps: int | None = field(None, help="GPD student distillation steps (default 300, fast 10)")
     heldout_n: int | None = field(None, help="held-out pairs the students are evaluated on (default 64, fast 16)")
     seed: int = field(0, help="random seed")
-    device: str = field("auto", help="auto|cpu|cuda")
     fresh: bool = field(False, help="delete an earlier demo in --out first (otherwise finished stages are reused)")
     progress: bool = field(True, help="show the overall progress bar")
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..config import field
-from ..utils.engine import ProgressOption, RunOptions
+from ..options import DeviceOption, field, field_like
+from ..train.run_options import ProgressOption, RunOptions
+from .networks import PatchGANConfig, TranslatorShape
 
 
 @dataclass
@@ -18,14 +19,19 @@ class AdaptConfig(RunOptions):
     target: str = field("", help="folder with the few (≤10) target-domain images; required")
     max_targets: int = field(10, help="GPD is few-shot: more targets than this gives a warning")
     steps: int = field(300, help="optimisation steps")
-    batch: int = field(4, help="latents and target images per step (≥2: CDC compares the latents of a batch)")
+    batch: int = field(4, help="latents and target images per step, over all processes (≥2: CDC compares the "
+                       "latents of a batch)")
+    batch_gpu: int | None = field(None, help="latents per process and round (default: batch / processes; ≥ 2, "
+                                  "CDC compares them); gradient accumulation makes up the rest")
     lr_g: float = field(0.002, help="generator learning rate")
     lr_d: float = field(0.002, help="discriminator learning rate")
     beta2: float = field(0.99, help="Adam beta2 (beta1 is 0)")
     r1_gamma: float | None = field(None, help="R1 weight; default 0.0002·res²/batch")
     r1_interval: int = field(4, help="lazy R1: apply every N steps (0 disables)")
-    cdc_weight: float = field(1000.0, help="cross-domain distance consistency weight (0 = plain fine-tuning); the "
-                              "loss is reduced like the CDC authors' code, whose weight is 1000")
+    w_adv: float = field(1.0, help="weight of the generator's adversarial term (non-saturating loss of the "
+                         "adaptation discriminator)")
+    w_cdc: float = field(1000.0, help="cross-domain distance consistency weight (0 = plain fine-tuning); the "
+                         "loss is reduced like the CDC authors' code, whose weight is 1000")
     cdc_layers: list[int] | None = field(None, help="comma-separated synthesis blocks whose activations CDC compares "
                                          "(default: every block but the first and the last, as CDC)")
     cdc_anchor_every: int = field(4, help="anchor-region discrimination (CDC): every N-th step draws latents near "
@@ -49,8 +55,10 @@ class AdaptConfig(RunOptions):
     def __post_init__(self) -> None:
         if self.steps < 0:
             raise ValueError("steps must be ≥ 0")
-        if self.cdc_weight < 0:
-            raise ValueError("cdc_weight must be ≥ 0")
+        if self.w_cdc < 0 or self.w_adv < 0:
+            raise ValueError("w_cdc and w_adv must be ≥ 0")
+        if self.w_cdc == 0 and self.w_adv == 0:
+            raise ValueError("w_adv and w_cdc are both 0: the generator would have nothing to learn from")
         if self.batch < 2:
             raise ValueError("batch must be ≥ 2 (CDC compares the pairwise similarities of a batch)")
         if self.cdc_anchor_every < 0 or self.cdc_anchors < 0 or self.cdc_anchor_sigma <= 0:
@@ -65,24 +73,36 @@ class ProjectConfig(ProgressOption):
     lr: float = field(0.2, help="Adam learning rate for W+ (units of std(W))")
     loss: Literal["auto", "lpips", "dfeat"] = field("auto", help="reconstruction loss: LPIPS when its weights "
                                                     "are present (auto), else D_T trunk features")
-    l2_weight: float = field(1.0, help="weight of the pixel L2 term")
-    feat_weight: float = field(1.0, help="weight of the perceptual/feature term")
-    wplus_reg: float = field(0.01, help="pull the W+ rows towards their mean (keeps anchors transferable)")
+    w_l2: float = field(1.0, help="weight of the pixel L2 term")
+    w_feat: float = field(1.0, help="weight of the perceptual/feature term")
+    w_wplus: float = field(0.01, help="pull the W+ rows towards their mean, keeping anchors "
+                           "transferable")
     noise_ramp: float = field(0.75, help="fraction of steps during which W is perturbed (noise regularisation)")
     noise_start: float = field(0.05, help="initial W perturbation (units of the W std)")
     batch: int = field(16, help="images projected together")
     seed: int = field(0, help="seed of the noise regularisation")
 
+    def __post_init__(self) -> None:
+        weights = (self.w_l2, self.w_feat, self.w_wplus)
+        if min(weights) < 0 or max(weights) == 0:
+            raise ValueError("w_l2, w_feat and w_wplus must be ≥ 0 and not all 0")
+
 
 @dataclass
-class AnchorsConfig(ProjectConfig):
-    adapted: str = field("", help="adapted model directory (output of gpd adapt); required")
-    teacher: str | None = field(None, help="source teacher directory (default: the one the adapted model names)")
+class GeneratorsOptions:
+    """``--adapted`` and ``--teacher``: the generator pair every GPD stage after ``adapt`` reads."""
+
+    adapted: str = field("", help="adapted model directory (output of gpd adapt); required", required=True,
+                         metavar="DIR")
+    teacher: str | None = field(None, help="source teacher (default: the adapted model's parent)", metavar="DIR")
+
+
+@dataclass
+class AnchorsConfig(DeviceOption, GeneratorsOptions, ProjectConfig):
     data: str = field("", help="paired folder (A/ source, B/ target) or a folder of target images; required")
     mode: Literal["auto", "paired", "target"] = field("auto", help="paired: project A into G_T; target: "
                                                       "project the images into G_target")
     out: str = field("", help="output file (default <adapted>/../anchors.safetensors)")
-    device: str = field("auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N")
 
 
 @dataclass
@@ -94,27 +114,25 @@ class PairsConfig:
 
 
 @dataclass
-class StudentConfig:
+class StudentConfig(TranslatorShape):
+    """The student's shape options (the translator's own, defaults in gpd/networks.py) and its PatchGAN's."""
+
     arch: Literal["unet", "resnet"] = field("unet", help="student translator architecture")
-    channels: int = field(32, help="base channel count")
-    max_channels: int = field(256, help="largest channel count (U-Net)")
-    depth: int = field(4, help="U-Net downsamplings / ResNet blocks")
-    norm: Literal["instance", "batch", "none"] = field("instance", help="normalisation layer")
-    d_channels: int = field(32, help="PatchGAN base channels")
-    d_layers: int = field(3, help="PatchGAN stride-2 layers")
+    d_channels: int = field_like(PatchGANConfig, "channels", help="PatchGAN base channels")
+    d_layers: int = field_like(PatchGANConfig, "layers", help="PatchGAN stride-2 layers")
 
 
 @dataclass
-class DistillConfig(RunOptions, PairsConfig, StudentConfig):
+class GPDDistillConfig(RunOptions, GeneratorsOptions, PairsConfig, StudentConfig):
     out: str = field("runs/gpd-student", help="run directory")
-    adapted: str = field("", help="adapted model directory (gpd adapt); required")
-    teacher: str | None = field(None, help="source teacher (default: the adapted model's parent)")
     anchors: str = field("", help="anchors file (gpd anchors); required")
     kd: Literal["none", "direct", "anchor"] = field("anchor", help="none: real pairs only (pix2pix); "
                                                     "direct: generated pairs as data; anchor: anchor-based KD")
     steps: int = field(1000, help="optimisation steps")
-    batch: int = field(4, help="real pairs per step")
-    gen_batch: int = field(8, help="generated pairs per step")
+    batch: int = field(4, help="real pairs per step, over all processes")
+    gen_batch: int = field(8, help="generated pairs per step, over all processes (split like --batch)")
+    batch_gpu: int | None = field(None, help="real pairs per process and round (default: batch / processes); "
+                                  "gradient accumulation makes up the rest")
     lr: float = field(0.0002, help="Adam learning rate (student and discriminator)")
     w_l1: float = field(10.0, help="real pairs: L1 weight")
     w_perc: float = field(1.0, help="real pairs: perceptual (φ features) weight")
@@ -140,3 +158,5 @@ class DistillConfig(RunOptions, PairsConfig, StudentConfig):
             raise ValueError("steps must be ≥ 0, batch and gen_batch ≥ 1")
         if not 0 <= self.p_near <= 1:
             raise ValueError("p_near must be in [0, 1]")
+        if min(self.w_l1, self.w_perc, self.w_adv, self.w_direct, self.w_gen_perc, self.w_rel) < 0:
+            raise ValueError("the loss weights w_* must be ≥ 0")

@@ -14,20 +14,27 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..config import field
 from ..errors import GandistillError
 from ..io.pretrained import PretrainedMixin
+from ..io.registry import load_model, register_model
+from ..options import field
 
 
 @dataclass
-class TranslatorConfig:
+class TranslatorShape:
+    """Width, depth and normalisation of a translator: the part ``gpd distill`` takes as options."""
+
+    channels: int = field(32, help="base channel count")
+    max_channels: int = field(256, help="largest channel count (U-Net)")
+    depth: int = field(4, help="U-Net: stride-2 levels; ResNet: residual blocks")
+    norm: Literal["instance", "batch", "none"] = field("instance", help="normalisation layer")
+
+
+@dataclass
+class TranslatorConfig(TranslatorShape):
     in_channels: int = field(3, help="input image channels")
     out_channels: int = field(3, help="output image channels")
     resolution: int = field(32, help="training resolution (inputs are resized to it by `translate`)")
-    channels: int = field(32, help="base channel count")
-    max_channels: int = field(256, help="largest channel count")
-    depth: int = field(4, help="U-Net: stride-2 levels; ResNet: residual blocks")
-    norm: Literal["instance", "batch", "none"] = field("instance", help="normalisation layer")
 
 
 @dataclass
@@ -71,6 +78,7 @@ class _Up(nn.Module):
         return F.relu(self.norm2(self.fuse(torch.cat([x, skip], 1))))
 
 
+@register_model(kind="gpd-student", loader="gandistill.GPDStudent")
 class UNetTranslator(PretrainedMixin, nn.Module):
     """U-Net: 3×3 stem, ``depth`` stride-2 encoder levels, mirrored decoder with skips, tanh output."""
 
@@ -112,6 +120,7 @@ class _ResBlock(nn.Module):
         return x + self.body(x)
 
 
+@register_model(kind="gpd-student", loader="gandistill.GPDStudent")
 class ResNetTranslator(PretrainedMixin, nn.Module):
     """Johnson-style: 7×7 stem, two stride-2 convs, ``depth`` residual blocks, two upsampling convs, tanh."""
 
@@ -139,6 +148,7 @@ class ResNetTranslator(PretrainedMixin, nn.Module):
         return torch.tanh(self.head(self.up(self.blocks(self.down(self.stem(x))))))
 
 
+@register_model(kind="discriminator")
 class PatchDiscriminator(PretrainedMixin, nn.Module):
     """pix2pix PatchGAN on (condition, image) concatenated along channels; one logit per patch."""
 
@@ -163,6 +173,7 @@ class PatchDiscriminator(PretrainedMixin, nn.Module):
         return self.net(x)
 
 
+#: the `--arch` choice of `gpd distill` → the student class it builds (loading goes by the registry)
 TRANSLATORS = {"unet": UNetTranslator, "resnet": ResNetTranslator}
 
 
@@ -176,10 +187,4 @@ def _check_input(x: torch.Tensor, channels: int, multiple: int) -> None:
 
 def load_translator(directory) -> nn.Module:
     """Load a GPD student from its model directory, whatever its architecture."""
-    from ..io.pretrained import read_model_config
-
-    name = read_model_config(directory).get("class")
-    classes = {c.__name__: c for c in TRANSLATORS.values()}
-    if name not in classes:
-        raise GandistillError(f"{directory} holds a {name!r}, not a GPD student ({', '.join(classes)})")
-    return classes[name].from_pretrained(directory)
+    return load_model(directory, ("gpd-student",), "a GPD student", "load_translator")

@@ -2,8 +2,9 @@
 
     ws, quality = project(G, images, ProjectConfig(steps=300), D=D_T)
 
-Loss: ``l2_weight``·MSE(G(w), x) + ``feat_weight``·d_φ(G(w), x) + ``wplus_reg``·‖w_l − mean_l w‖²/std(W)²,
-with d_φ LPIPS when its weights are on disk, else a feature distance in the (frozen) discriminator trunk.
+Loss: ``w_l2``·MSE(G(w), x) + ``w_feat``·d_φ(G(w), x) + ``w_wplus``·‖w_l − mean_l w‖²/std(W)² (the terms
+``losses.PROJECTION_TERMS``), with d_φ LPIPS when its weights are on disk, else a feature distance in the
+(frozen) discriminator trunk.
 Start: w_avg in every row. Noise regularisation: W is perturbed by Gaussian noise that ramps down from
 ``noise_start``·std(W) to 0 over the first ``noise_ramp`` of the steps (as the NVlabs projector does);
 the per-layer noise maps stay the generator's constant ones, so the anchor renders identically in G_T and
@@ -18,10 +19,12 @@ from typing import Callable
 import torch
 
 from ..errors import GandistillError
+from ..train.terms import combine, weights_of
 from ..utils.inference import prepare_for_inference
 from ..utils.logging import progress_bar
 from .common import NOISE_MODE, w_stats
 from .config import ProjectConfig
+from .losses import PROJECTION_TERMS, ProjectionBatch
 
 Distance = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (a, b) in [-1, 1] → [N]
 
@@ -85,6 +88,7 @@ def project(G, images: torch.Tensor, cfg: ProjectConfig | None = None, D=None,
     if distance is None:
         distance, name = feature_distance(cfg.loss, D, dev)
     w_avg, w_std = w_stats(G)
+    weights = weights_of(cfg, PROJECTION_TERMS)
     gen = torch.Generator().manual_seed(cfg.seed)
     was_training = G.training
     d_training = D.training if D is not None else False
@@ -110,12 +114,7 @@ def project(G, images: torch.Tensor, cfg: ProjectConfig | None = None, D=None,
             scale = w_std * cfg.noise_start * max(0.0, 1 - frac / max(cfg.noise_ramp, 1e-8)) ** 2
             w_in = w + torch.randn(w.shape, generator=gen).to(dev) * scale if scale > 0 else w
             img = G.synthesis(w_in, noise_mode=NOISE_MODE)
-            loss = cfg.l2_weight * (img - target).square().mean(dim=(1, 2, 3)).sum()
-            if cfg.feat_weight > 0:
-                loss = loss + cfg.feat_weight * distance(img, target).sum()
-            if cfg.wplus_reg > 0:
-                spread = (w - w.mean(1, keepdim=True)).square().sum(-1).mean(1) / w_std ** 2
-                loss = loss + cfg.wplus_reg * spread.sum()
+            loss, _ = combine(PROJECTION_TERMS, ProjectionBatch(img, target, w, w_std, distance), weights)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

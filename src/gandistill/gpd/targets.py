@@ -28,7 +28,7 @@ def load_targets(folder: str | Path, resolution: int, channels: int, max_targets
                         f"with {need}")
     if max_targets and len(files) > max_targets:
         warnings.warn(f"{len(files)} target images in {root}: GPD is designed for ≤ {max_targets}; all are used, "
-                      "but with many examples plain fine-tuning (--cdc-weight 0) may do as well", stacklevel=2)
+                      "but with many examples plain fine-tuning (--w-cdc 0) may do as well", stacklevel=2)
     sizes, wrong_mode, arrays = [], [], []
     for f in files:
         w, h, mode = image_header(f)

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import torch
 
-from ..data.inputs import (input_entries, load_image_batch, output_paths, output_side, parse_size, save_output,
-                           warn_if_resized)
-from ..errors import DataError, GandistillError
+from ..data.inputs import input_entries, load_image_batch, output_paths, output_side, save_output, warn_if_resized
+from ..errors import GandistillError
 from ..utils.dist import resolve_device
 from ..utils.images import to_uint8
 from ..utils.inference import inference, prepare_for_inference
@@ -110,31 +109,3 @@ def export_student(model_dir: str | Path, fmt: str = "torchscript", out: str | P
                                         "translated": {0: "batch", 2: "height", 3: "width"}})
         return path
     raise GandistillError(f"unknown export format {fmt!r}; choose torchscript or onnx")
-
-
-def _run_cli(model_dir: str, args) -> list[Path]:
-    """Runner for ``gandistill translate`` (and its ``--export`` option, when the CLI offers it)."""
-    fmt = getattr(args, "export", None)
-    if fmt:
-        path = export_student(model_dir, fmt, Path(args.output) / ("student.ts.pt" if fmt == "torchscript"
-                                                                     else "student.onnx"))
-        print(f"exported the student to {path}")
-        return []
-    if not args.input:
-        raise DataError("this is a GPD image-to-image student: pass --input IMG|DIR")
-    if getattr(args, "reference", None):
-        raise DataError("a GPD student takes no --reference: its style is fixed by training; drop --reference")
-    return translate_gpd(model_dir, args.input, args.output, batch_size=args.batch, device=args.device,
-                         progress=not getattr(args, "no_progress", False), size=parse_size(getattr(args, "size", None)))
-
-
-def _register() -> None:
-    try:
-        from ..cli.translate import register_translator
-    except ImportError:  # pragma: no cover - CLI module absent
-        return
-    for cls in ("UNetTranslator", "ResNetTranslator"):
-        register_translator(cls, _run_cli)
-
-
-_register()

@@ -6,14 +6,16 @@ The result gets the permissions of any new file (0666 & ~umask), not mkstemp's p
 """
 from __future__ import annotations
 
+import dataclasses
 import errno
+import json
 import os
 import re
 import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 TEMP_RE = re.compile(r"^\.(.+)\.[A-Za-z0-9_]{8}\.tmp$")  # mkstemp(prefix=".<name>.", suffix=".tmp")
 #: a temp file untouched this long is an interrupted write, not one in progress (writers touch it constantly)
@@ -119,6 +121,12 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     atomic_write(path, lambda p: p.write_bytes(data))
+
+
+def dump_json(obj: Any, path: str | Path) -> None:
+    """Write a dataclass (e.g. a run's resolved options) or a dict as indented JSON, atomically."""
+    data = dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else obj
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def commit_file(tmp: str | Path, path: str | Path) -> None:

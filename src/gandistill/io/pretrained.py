@@ -23,8 +23,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .. import __version__
-from ..config import from_dict
 from ..errors import CheckpointError
+from ..options import from_dict
 from .atomic import atomic_path, atomic_write_text
 
 CONFIG_NAME = "config.json"
@@ -35,9 +35,6 @@ MAX_PARAMETERS = 2_000_000_000
 CARD_NAME = "README.md"
 # ``extra`` values that name files or folders (besides every ``*_dir``): stored relative to the model directory
 PATH_KEYS = ("anchors",)
-# the class a model card tells users to load a saved class with (the facades of ``gandistill``)
-CARD_LOADERS = {"I2IStudent": "KDITStudent", "X2IStudent": "KDITStudent", "UNetTranslator": "GPDStudent",
-                "ResNetTranslator": "GPDStudent", "Teacher": "Teacher"}
 M = TypeVar("M", bound="PretrainedMixin")
 
 
@@ -88,6 +85,9 @@ class PretrainedMixin:
     config_class: type = object
     #: sub-networks saved under a key prefix, e.g. {"Generator": "G."} on a container class
     components: dict[str, str] = {}
+    #: set by :func:`gandistill.io.registry.register_model`: what the model is, and the public name that loads it
+    model_kind: str = ""
+    loader: str | None = None
 
     def save_pretrained(self, directory: str | Path, parents: dict[str, str] | None = None,
                         extra: dict[str, Any] | None = None) -> str:
@@ -100,7 +100,7 @@ class PretrainedMixin:
             "extra": portable_paths(extra or {}, directory),
         }
         digest = save_state_dict(self.state_dict(), Path(directory), meta)  # type: ignore[attr-defined]
-        write_model_card(Path(directory), {**meta, "sha256": digest})
+        write_model_card(Path(directory), {**meta, "sha256": digest}, loader=self.loader)
         return digest
 
     @classmethod
@@ -269,9 +269,10 @@ def _yaml(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON scalar is a valid YAML flow scalar
 
 
-def write_model_card(directory: Path, meta: dict[str, Any]) -> None:
+def write_model_card(directory: Path, meta: dict[str, Any], loader: str | None = None) -> None:
     """``README.md`` with YAML front matter (license, base model, parent hashes, data, metrics, command)
-    next to a saved model, so a copied model directory says what it is and how it was made."""
+    next to a saved model, so a copied model directory says what it is and how it was made; ``loader``
+    (a dotted public name, e.g. ``gandistill.KDITStudent``) adds the lines that load it."""
     extra = meta.get("extra", {})
     run_dir = directory.parent  # <run>/model: the run's options are in <run>/config.json
     run_cfg: dict[str, Any] = {}
@@ -315,8 +316,8 @@ def write_model_card(directory: Path, meta: dict[str, Any]) -> None:
     lines += ["Made with:" if command else "Saved from Python.", ""]
     if command:
         lines += ["```bash", command, "```", ""]
-    facade = CARD_LOADERS.get(cls)
-    if facade:
-        lines += ["Load it (from the folder that holds this one):", "", "```python", f"from gandistill import {facade}",
-                  f"model = {facade}.from_pretrained({_yaml(directory.name)})", "```", ""]
+    if loader:
+        module, _, name = loader.rpartition(".")
+        lines += ["Load it (from the folder that holds this one):", "", "```python", f"from {module} import {name}",
+                  f"model = {name}.from_pretrained({_yaml(directory.name)})", "```", ""]
     atomic_write_text(directory / CARD_NAME, "\n".join(lines))

@@ -5,7 +5,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
-from ..config import field
+from ..options import field
 from ..teacher.config import StyleGAN2Config
 
 

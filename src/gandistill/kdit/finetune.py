@@ -19,28 +19,30 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Callable, Literal
 
 import torch
 
-from ..config import field
 from ..errors import CheckpointError, GandistillError
 from ..io.pretrained import read_model_config, recorded_parent_dir
+from ..options import field
 from ..teacher.model import Teacher
+from ..train import Round, plan_batch, setup_processes, train_loop
+from ..train.terms import weights_of
 from ..utils import dist
 from ..utils.images import save_grid
-from ..utils.engine import RunOptions, run_loop
 from ..utils.training import adam, prepare_run_dir
 from .data import PairSet, load_pairs
-from .distill import ARCH_KEYS, student_step
+from .distill import ARCH_KEYS, KDITTrainOptions
 from .i2i import I2IStudent
-from .losses import LossContext, weights_of
+from .losses import TERMS, KDITBatch
 from .nets import ProjectionDiscriminator, TrunkPerceptual
+from .phases import StudentRound, student_phases
 from .x2i import X2IStudent
 
 
 @dataclass
-class FinetuneConfig(RunOptions):
+class FinetuneConfig(KDITTrainOptions):
     out: str = field("runs/kdit-finetune", help="run directory")
     modality: Literal["image", "seg", "text", "audio"] = field("image", help="condition modality")
     student: str = field("runs/kdit/model", help="distilled student directory (I2I for image/seg, X2I for "
@@ -55,19 +57,10 @@ class FinetuneConfig(RunOptions):
                                                   "target photo, or the teacher mapping of noise")
     from_scratch: bool = field(False, help="same architecture, random initialisation (baseline)")
     steps: int = field(1000, help="optimisation steps")
-    batch: int = field(8, help="pairs per step")
-    lr: float = field(0.002, help="student learning rate")
-    lr_d: float = field(0.002, help="discriminator learning rate")
-    beta2: float = field(0.99, help="Adam beta2 (beta1 = 0)")
-    w_l1: float = field(1.0, help="image L1 weight")
-    w_perceptual: float = field(1.0, help="perceptual weight")
+    batch: int = field(8, help="pairs per step, over all processes")
+    batch_gpu: int | None = field(None, help="pairs per process and round (default: batch / processes); "
+                                             "gradients accumulate over the rounds")
     w_cond: float = field(1.0, help="text/audio: ‖f_X(X) − S_E(image)‖² weight")
-    w_adv: float = field(0.05, help="adversarial weight (0 disables the discriminator)")
-    r1_gamma: float = field(0.1, help="R1 weight")
-    r1_interval: int = field(16, help="lazy R1 interval")
-    noise_mode: Literal["const", "random", "none"] = field("const", help="synthesis noise")
-    grid_every: int = field(250, help="write a sample grid every N steps (0 disables)")
-    snap_every: int = field(500, help="write training state and model every N steps")
 
 
 def check_student_dir(cfg: FinetuneConfig) -> str:
@@ -105,10 +98,10 @@ def build_finetune_student(cfg: FinetuneConfig):
     return new, base.source_hash
 
 
-def finetune_context(student, cond, target: torch.Tensor, w: dict[str, float], perc, D, reference: str = "target",
-                     noise_mode: str = "const"):
-    """One fine-tuning forward pass; returns (LossContext, fake, real, condition for D)."""
-    ctx = LossContext(perceptual=perc)
+def finetune_batch(student, cond, target: torch.Tensor, w: dict[str, float], perc, D, reference: str = "target",
+                   noise_mode: str = "const") -> StudentRound:
+    """One fine-tuning forward pass: the loss terms' inputs and the discriminator's fake/real/condition."""
+    batch = KDITBatch(perceptual=perc)
     c_d = None
     if isinstance(student, I2IStudent):
         fake = student(cond, target if reference == "target" else None, noise_mode=noise_mode)
@@ -116,15 +109,15 @@ def finetune_context(student, cond, target: torch.Tensor, w: dict[str, float], p
         c_pred = student.encode(cond)
         with torch.no_grad():
             c_d = student.S_E(target)
-        ctx.conds = [(c_pred, c_d)]
+        batch.conds = [(c_pred, c_d)]
         z = torch.randn(target.shape[0], student.config.z_dim, device=target.device)
         # teacher forcing: the image losses see the target's own code, f_X learns only by regression onto it —
         # through c_pred, L1 to one of many plausible images pulls every condition to the mean code
         fake = student(None, z, noise_mode, c=c_d)
-    ctx.pairs = [(fake, target)]
+    batch.pairs = [(fake, target)]
     if w["adv"]:
-        ctx.fake_logits = [D(fake, c_d)]
-    return ctx, fake, target, c_d
+        batch.fake_logits = [D(fake, c_d)]
+    return StudentRound(batch, fake, target, c_d)
 
 
 def prepare_pairs(cfg: FinetuneConfig, resolution: int, device, start: int | None = None, n: int | None = None,
@@ -142,18 +135,27 @@ def prepare_pairs(cfg: FinetuneConfig, resolution: int, device, start: int | Non
     return pairs, cond.to(device)
 
 
-def finetune(cfg: FinetuneConfig, dry_run: bool = False, embedder=None) -> Path:
-    device = dist.resolve_device(cfg.device, 0)
+def finetune(cfg: FinetuneConfig, dry_run: bool = False, embedder=None,
+             on_finish: Callable[[dict[str, Any]], None] | None = None) -> Path:
+    """Fine-tune (or resume); returns the model directory ``<out>/model``.
+
+    Under ``torchrun`` every process draws its own pairs (with replacement, from its own seed); ``on_finish``
+    is called on every process with its live networks (``student``, ``D``), the last ``step`` and its ``rank``.
+    """
+    device, info = setup_processes(cfg.device)
     out = Path(cfg.out)
     if cfg.modality == "seg" and not 2 <= cfg.num_classes <= 256:
         raise GandistillError(f"--num-classes {cfg.num_classes}: label maps are 8-bit PNGs, so a seg model has "
                               "2 to 256 classes; pass the number of labels in your maps")
-    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run,
-                    inputs={"--student": cfg.student, "--teacher": cfg.teacher, "--data": cfg.data})
+    inputs = {"--student": cfg.student, "--teacher": cfg.teacher, "--data": cfg.data}
+    # before any work: never a fresh run over an earlier one; only rank 0 deletes (with --overwrite)
+    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=info.is_main and not dry_run, inputs=inputs)
+    dist.barrier(info)
+    batch_gpu, rounds = plan_batch(cfg.batch, cfg.batch_gpu, info.world_size)
     check_student_dir(cfg)  # before looking for its teacher: a teacher dir passed as --student is named as such
     teacher_dir = recorded_parent_dir(cfg.student, cfg.teacher, "teacher")
     teacher = Teacher.from_pretrained(teacher_dir).to(device).eval().requires_grad_(False)
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)  # identical initial weights on every process
     student, parent_hash = build_finetune_student(cfg)
     student = student.to(device).train()
     pairs, cond = prepare_pairs(cfg, student.resolution, device, embedder=embedder,
@@ -161,14 +163,18 @@ def finetune(cfg: FinetuneConfig, dry_run: bool = False, embedder=None) -> Path:
     target = pairs.target.to(device)
     if cfg.modality == "text":
         student.f_X.set_statistics(cond)
-    print(f"fine-tuning {type(student).__name__} ({'random init' if cfg.from_scratch else 'distilled'}) on "
-          f"{len(pairs)} {cfg.modality}→image pairs from {cfg.data}; device {device}")
+    if info.is_main:
+        print(f"fine-tuning {type(student).__name__} ({'random init' if cfg.from_scratch else 'distilled'}) on "
+              f"{len(pairs)} {cfg.modality}→image pairs from {cfg.data}; batch {cfg.batch} = {batch_gpu} × "
+              f"{info.world_size} procs × {rounds} rounds, device {device}")
     if dry_run:
-        print(json.dumps(asdict(cfg), indent=2))
+        if info.is_main:
+            print(json.dumps(asdict(cfg), indent=2))
         return out / "model"
 
-    w = weights_of(cfg)
-    c_dim = student.c_dim if isinstance(student, X2IStudent) else 0
+    w = weights_of(cfg, TERMS)
+    is_x2i = isinstance(student, X2IStudent)
+    c_dim = student.c_dim if is_x2i else 0
     D = ProjectionDiscriminator(teacher.config, c_dim) if cfg.from_scratch else \
         ProjectionDiscriminator.from_teacher(teacher.D, c_dim)
     D = D.to(device).requires_grad_(False)
@@ -177,10 +183,12 @@ def finetune(cfg: FinetuneConfig, dry_run: bool = False, embedder=None) -> Path:
     opt_d = adam(D.parameters(), cfg.lr_d, cfg.beta2, cfg.r1_interval)
     n = len(pairs)
 
-    def step_fn(step: int) -> dict[str, float]:
-        idx = torch.randint(n, (min(cfg.batch, n),)).to(device)
-        return student_step(lambda: finetune_context(student, cond[idx], target[idx], w, perc, D, cfg.reference,
-                                                     cfg.noise_mode), w, opt_g, D, opt_d, cfg, step)
+    def make_round(r: Round) -> StudentRound:
+        idx = torch.randint(n, (min(r.size, n),)).to(device)  # this process's pairs of the step
+        return finetune_batch(student, cond[idx], target[idx], w, perc, D, cfg.reference, cfg.noise_mode)
+
+    phases = student_phases(make_round, w, opt_g, D, opt_d, r1_gamma=cfg.r1_gamma, r1_interval=cfg.r1_interval,
+                            condition_of=student.S_E if is_x2i else None)
 
     def save_model(step: int) -> None:
         student.save_pretrained(out / "model", parents={"teacher": teacher.source_hash, "student": parent_hash},
@@ -200,7 +208,10 @@ def finetune(cfg: FinetuneConfig, dry_run: bool = False, embedder=None) -> Path:
         rows = ([cond[:m]] if cfg.modality == "image" else []) + [target[:m], fake]
         save_grid(torch.cat(rows), out / "samples" / f"finetune-{step:08d}.png", nrow=m)
 
-    state_objs = {"student": student, "D": D, "opt_g": opt_g, "opt_d": opt_d}
-    run_loop(cfg, out, state_objs, step_fn, save_model, grid, f"kdit finetune {cfg.modality}", arch_keys=ARCH_KEYS,
-             resume_hint="gandistill kdit finetune")
+    objs = {"student": student, "D": D, "opt_g": opt_g, "opt_d": opt_d}
+    step = train_loop(cfg, phases, objs, save_model=save_model, desc=f"kdit finetune {cfg.modality}",
+                      resume_hint="gandistill kdit finetune", device=device, info=info, grid=grid,
+                      arch_keys=ARCH_KEYS, bar_keys=("loss/G_total", "loss/D"), seed=cfg.seed, inputs=inputs)
+    if on_finish is not None:
+        on_finish({"student": student, "D": D, "step": step, "rank": info.rank})
     return out / "model"

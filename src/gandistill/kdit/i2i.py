@@ -17,12 +17,12 @@ import torch.nn.functional as F
 
 from ..errors import DataError
 from ..io.pretrained import PretrainedMixin
-from ..teacher.generator import MappingNetwork, SynthesisNetwork
+from ..io.registry import register_model
+from ..teacher.generator import MappingNetwork, SynthesisNetwork, mix_ws
 from ..teacher.layers import NoiseMode
 from ..teacher.model import Teacher
 from .config import I2IConfig
 from .nets import DTrunk, WsHead, zero_adaptor
-from .triplets import mix_ws
 
 
 class WEncoder(nn.Module):
@@ -39,6 +39,7 @@ class WEncoder(nn.Module):
         return feats, self.head(feats[4])
 
 
+@register_model(kind="kdit-i2i", loader="gandistill.KDITStudent")
 class I2IStudent(PretrainedMixin, nn.Module):
     config_class = I2IConfig
 

@@ -1,8 +1,13 @@
-"""Inference with KDIT students (used by ``gandistill translate``).
+"""Inference with KDIT students: the one implementation behind ``gandistill translate`` (files) and
+``gandistill.KDITStudent`` (in-memory images, which serve uses too).
 
     translate_images(I2IStudent.from_pretrained(d), ["a.png", "dir/"], "out/", reference="ref.png", k=6)
     translate_texts(X2IStudent.from_pretrained(d), ["a face with red hair"], "out/")
     translate_audio(X2IStudent.from_pretrained(d), ["clip.wav"], "out/")
+
+:func:`i2i_outputs` and :func:`x2i_outputs` draw the seeded noise and run the student chunk by chunk; the
+file writers above and the API both go through them, so a file and the same image in memory give the
+same output for the same ``seed`` and ``batch``.
 
 Inputs are centre-cropped and resized to the model's resolution (label maps with NEAREST; one warning
 line names the images that are resized); outputs are PNGs named after the inputs, keeping their folder
@@ -12,6 +17,7 @@ pixels, or at each input's own size (``size="input"``).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -54,52 +60,73 @@ def translate_images(model: I2IStudent, inputs: list[str | Path], output: str | 
     files = [f for f, _ in entries]
     paths = [p[0] for p in output_paths(entries, output, inputs)]
     res = model.resolution
-    if k is not None and not 0 <= k <= model.num_ws:
-        raise DataError(f"--k must be in 0..{model.num_ws} for this model, got {k}")
+    check_crossover(model, k)
     refs = match_references(entries, reference) if reference else None
     if refs is None:
         warn_untrained_appearance(model)
     if model.config.input != "seg":
         warn_if_resized(files, res)
     chans = model.config.teacher.img_channels
-    gen = torch.Generator().manual_seed(seed)
+
+    def chunks() -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+        for s in range(0, len(files), batch):  # one chunk in memory at a time
+            if model.config.input == "seg":
+                x = torch.stack([torch.from_numpy(load_label_map(f, model.config.num_classes, res).astype(np.int64))
+                                 for f in files[s:s + batch]])
+            else:
+                x = load_image_batch(files[s:s + batch], res, chans)
+            yield x, (load_image_batch(refs[s:s + batch], res, chans) if refs is not None else None)
+
     written = []
     bar = progress_bar(len(files), desc="translate", enabled=progress, unit="img")
-    for s in range(0, len(files), batch):
-        chunk = files[s:s + batch]
-        if model.config.input == "seg":
-            x = torch.stack([torch.from_numpy(load_label_map(f, model.config.num_classes, res).astype(np.int64))
-                             for f in chunk])
-        else:
-            x = load_image_batch(chunk, res, chans)
-        ref = None
-        if refs is not None:
-            ref = load_image_batch(refs[s:s + batch], res, chans).to(device)
-        z = torch.randn(len(chunk), model.config.teacher.z_dim, generator=gen).to(device)
-        y = to_uint8(model(x.to(device), ref, k=k, z_ref=z))
-        for f, path, img in zip(chunk, paths[s:s + batch], y):
+    for s, y in zip(range(0, len(files), batch), i2i_outputs(model, chunks(), k, seed, device)):
+        for f, path, img in zip(files[s:s + batch], paths[s:s + batch], to_uint8(y)):
             save_output(img, path, output_side(size, f, res))
             written.append(path)
-        bar.update(len(chunk))
+        bar.update(len(y))
     bar.close()
     return written
+
+
+def check_crossover(model: I2IStudent, k: int | None) -> None:
+    """The crossover ``k`` (``--k``) picks ws rows of the reference, so it must lie in 0..num_ws."""
+    if k is not None and not 0 <= k <= model.num_ws:
+        raise DataError(f"k must be in 0..{model.num_ws} for this model, got {k}")
+
+
+def i2i_outputs(model: I2IStudent, chunks: Iterable[tuple[torch.Tensor, torch.Tensor | None]], k: int | None,
+                seed: int, device: str | torch.device) -> Iterator[torch.Tensor]:
+    """Float outputs of each (input, reference-or-None) chunk; the appearance noise of inputs without a
+    reference comes from one generator seeded with ``seed``, in input order. Call under inference mode."""
+    gen = torch.Generator().manual_seed(seed)
+    for x, ref in chunks:
+        z = torch.randn(len(x), model.config.teacher.z_dim, generator=gen).to(device)
+        yield model(x.to(device), None if ref is None else ref.to(device), k=k, z_ref=z)
+
+
+def x2i_outputs(model: X2IStudent, cond: torch.Tensor, samples: int, batch: int, seed: int,
+                device: str | torch.device) -> Iterator[tuple[int, int, torch.Tensor]]:
+    """``(first index, sample number, float outputs)`` for each chunk of ``batch`` conditions and each of
+    ``samples`` noise draws (one generator seeded with ``seed``); ``cond`` is what :meth:`X2IStudent.encode`
+    takes (images, text embeddings or waveforms). Call under inference mode."""
+    gen = torch.Generator().manual_seed(seed)
+    for s in range(0, len(cond), batch):
+        c = model.encode(cond[s:s + batch].to(device))
+        for j in range(samples):
+            z = torch.randn(c.shape[0], model.config.z_dim, generator=gen).to(device)
+            yield s, j, model(None, z, c=c)
 
 
 @inference
 def _translate_conditions(model: X2IStudent, cond: torch.Tensor, paths: list[list[Path]], samples: int, batch: int,
                           seed: int, device, progress: bool, size: int | None = None) -> list[Path]:
-    gen = torch.Generator().manual_seed(seed)
     written = []
     bar = progress_bar(len(paths) * samples, desc="translate", enabled=progress, unit="img")
-    for s in range(0, len(paths), batch):
-        c = model.encode(cond[s:s + batch].to(device))
-        for j in range(samples):
-            z = torch.randn(c.shape[0], model.config.z_dim, generator=gen).to(device)
-            y = to_uint8(model(None, z, c=c))
-            for out, img in zip(paths[s:s + batch], y):
-                save_output(img, out[j], size if isinstance(size, int) else None)
-                written.append(out[j])
-            bar.update(c.shape[0])
+    for s, j, y in x2i_outputs(model, cond, samples, batch, seed, device):
+        for out, img in zip(paths[s:s + batch], to_uint8(y)):
+            save_output(img, out[j], size if isinstance(size, int) else None)
+            written.append(out[j])
+        bar.update(len(y))
     bar.close()
     return written
 

@@ -25,7 +25,7 @@ from typing import Iterator
 
 import torch
 
-from ..teacher.generator import Generator
+from ..teacher.generator import Generator, mix_ws
 from ..teacher.layers import NoiseMode
 from ..utils.inference import inference, prepare_for_inference
 
@@ -60,16 +60,6 @@ def check_k_range(k_range: tuple[int, int] | list[int], num_ws: int) -> tuple[in
     if not 0 <= lo <= hi <= num_ws:
         raise ValueError(f"crossover range [{lo}, {hi}] must satisfy 0 <= lo <= hi <= num_ws={num_ws}")
     return lo, hi
-
-
-def mix_ws(w1: torch.Tensor, w2: torch.Tensor, k: torch.Tensor | int) -> torch.Tensor:
-    """Rows < k from w1, rows >= k from w2 (k an int or one per sample)."""
-    n, num_ws = w1.shape[:2]
-    if not torch.is_tensor(k):
-        k = torch.full((n,), int(k), dtype=torch.long, device=w1.device)
-    rows = torch.arange(num_ws, device=w1.device)
-    take1 = (rows[None, :] < k.to(w1.device)[:, None]).unsqueeze(-1)
-    return torch.where(take1, w1, w2)
 
 
 @inference
@@ -146,12 +136,16 @@ class TripletSampler:
     ``psi`` truncates w towards ``w_avg``. The stream depends only on ``seed`` (its own
     ``torch.Generator``), so two samplers with the same arguments yield the same batches, and
     ``state_dict()`` / ``load_state_dict()`` make it resumable.
+
+    Sharded over ``world_size`` processes, every process draws the latents and crossovers of all of them
+    (cheap) from the same generator and renders only its own ``rank``-th share, so the processes see
+    disjoint triplets of one stream and one saved state resumes them all.
     """
 
     def __init__(self, G: Generator, k_range: tuple[int, int] | None = None, psi: float = 1.0, seed: int = 0,
                  batch: int = 8, noise_mode: NoiseMode = "const", share_prefix: bool = True,
                  return_features: bool = False, device: str | torch.device | None = None,
-                 render_x2: bool = True):
+                 render_x2: bool = True, rank: int = 0, world_size: int = 1):
         self.G = prepare_for_inference(G)  # a frozen teacher: eval + channels-last (in place)
         self.num_ws = G.num_ws
         self.k_range = check_k_range(k_range if k_range is not None else default_k_range(self.num_ws), self.num_ws)
@@ -162,6 +156,9 @@ class TripletSampler:
         self.device = torch.device(device) if device is not None else next(G.parameters()).device
         self.seed = int(seed)
         self.rng = torch.Generator().manual_seed(self.seed)
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank must be in 0..{world_size - 1}, got {rank}")
+        self.rank, self.world_size = int(rank), int(world_size)
 
     def __iter__(self) -> Iterator[Triplets]:
         return self
@@ -171,9 +168,11 @@ class TripletSampler:
 
     @inference
     def sample(self, n: int, k: int | None = None) -> Triplets:
-        z = torch.randn(2, n, self.G.z_dim, generator=self.rng).to(self.device)
+        """``n`` triplets: this process's share of ``n × world_size`` drawn from the stream."""
+        total, share = n * self.world_size, slice(self.rank * n, (self.rank + 1) * n)
+        z = torch.randn(2, total, self.G.z_dim, generator=self.rng)[:, share].to(self.device)
         lo, hi = self.k_range
-        ks = torch.randint(lo, hi + 1, (n,), generator=self.rng)
+        ks = torch.randint(lo, hi + 1, (total,), generator=self.rng)[share]
         if k is not None:
             ks = torch.full((n,), int(check_k_range((k, k), self.num_ws)[0]), dtype=torch.long)
         w1 = self.G.mapping(z[0], psi=self.psi)

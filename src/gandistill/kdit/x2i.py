@@ -8,7 +8,7 @@ Ours: ``c = S_E(img)`` is the spatially pooled last (4×4) trunk feature of D_T,
 dimension with statistics of teacher samples (raw D features share a large common component, so
 conditions would differ little after the mapping's normalisation); the conditional
 mapping ``(z_s, c) → ws = w_avg + MLP([pixelnorm(z_s), rmsnorm(c)])`` starts at ``w_avg``; a
-modality encoder f_X (text MLP, audio CNN) maps X into the same c space.
+condition encoder f_X (``encoders.py``: text MLP, audio CNN) maps X into the same c space.
 """
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..io.pretrained import PretrainedMixin
+from ..io.registry import register_model
 from ..teacher.generator import SynthesisNetwork
 from ..teacher.layers import NoiseMode
 from ..teacher.model import Teacher
 from .config import X2IConfig
-from .modality import AudioEncoder, TextHead
+from .encoders import AudioEncoder, TextHead
 from ..teacher.projected_discriminator import PROJ_CHANNELS, ProjectedDiscriminator
 from .nets import DTrunk, ProjectedTrunk
 
@@ -78,6 +79,7 @@ class ConditionalMapping(nn.Module):
         return self.w_avg + delta.view(-1, self.num_ws, self.w_dim)
 
 
+@register_model(kind="kdit-x2i", loader="gandistill.KDITStudent")
 class X2IStudent(PretrainedMixin, nn.Module):
     config_class = X2IConfig
 
@@ -135,5 +137,5 @@ class X2IStudent(PretrainedMixin, nn.Module):
         return img
 
     def condition_loss(self, cond: torch.Tensor, img: torch.Tensor) -> torch.Tensor:
-        """‖f_X(X) − S_E(image)‖² (fine-tuning a modality encoder)."""
+        """‖f_X(X) − S_E(image)‖² (fine-tuning a condition encoder)."""
         return F.mse_loss(self.encode(cond), self.S_E(img))

@@ -7,8 +7,8 @@ without Gradio, and ``app`` builds the page (the only module that imports gradio
 """
 from __future__ import annotations
 
-from .models import SERVABLE_CLASSES, ModelEntry, ModelRegistry, scan_models
+from .models import SERVABLE_KINDS, ModelEntry, ModelRegistry, scan_models
 from .predict import Request, Translator
 from .validate import UploadLimits
 
-__all__ = ["SERVABLE_CLASSES", "ModelEntry", "ModelRegistry", "Request", "Translator", "UploadLimits", "scan_models"]
+__all__ = ["SERVABLE_KINDS", "ModelEntry", "ModelRegistry", "Request", "Translator", "UploadLimits", "scan_models"]

@@ -17,7 +17,8 @@ from typing import Any
 from ..errors import CheckpointError, DataError
 from ..io.pretrained import CONFIG_NAME, WEIGHTS_NAME
 
-SERVABLE_CLASSES = ("I2IStudent", "X2IStudent", "UNetTranslator", "ResNetTranslator")
+#: registry kinds (``gandistill.io.registry``) of the models the page can run
+SERVABLE_KINDS = ("kdit-i2i", "kdit-x2i", "gpd-student")
 # what each kind of model takes, shown under the model picker
 KIND_HELP = {
     "image": "KDIT image → image: upload a photo or sketch; optionally a reference image for the appearance "
@@ -65,7 +66,7 @@ class ModelEntry:
 
     def k_range(self) -> tuple[int, int]:
         """(num_ws, default crossover k) of a KDIT I2I student, from its saved teacher config."""
-        from ..config import from_dict
+        from ..options import from_dict
         from ..teacher.config import StyleGAN2Config
 
         num_ws = from_dict(StyleGAN2Config, self.config.get("teacher", {}), strict=False).num_ws
@@ -78,16 +79,27 @@ class ModelEntry:
         return int(cfg["resolution"] if "resolution" in cfg else cfg.get("teacher", {}).get("resolution", 0))
 
 
+def _servable(cls: Any) -> str | None:
+    """The registry kind of class name ``cls`` when the page can run it, else None."""
+    from ..models import model_class
+
+    model = model_class(cls) if isinstance(cls, str) else None
+    return model.model_kind if model is not None and model.model_kind in SERVABLE_KINDS else None
+
+
 def model_kind(cls: str, config: dict[str, Any]) -> str:
     """The page layout a model needs, from its config.json ``class`` and ``config``."""
-    if cls == "I2IStudent":
+    kind = _servable(cls)
+    if kind == "kdit-i2i":
         return "seg" if config.get("input") == "seg" else "image"
-    if cls == "X2IStudent":
+    if kind == "kdit-x2i":
         cond = config.get("condition", "image")
         return "x2i-image" if cond == "image" else cond
-    if cls in ("UNetTranslator", "ResNetTranslator"):
+    if kind == "gpd-student":
         return "gpd"
-    raise CheckpointError(f"class {cls!r} cannot be served; servable: {', '.join(SERVABLE_CLASSES)}")
+    from ..models import classes_of_kind
+
+    raise CheckpointError(f"class {cls!r} cannot be served; servable: {', '.join(classes_of_kind(SERVABLE_KINDS))}")
 
 
 def _read_entry(directory: Path, label: str) -> ModelEntry | None:
@@ -97,7 +109,7 @@ def _read_entry(directory: Path, label: str) -> ModelEntry | None:
     except (OSError, ValueError):
         return None
     cls = meta.get("class") if isinstance(meta, dict) else None
-    if cls not in SERVABLE_CLASSES or not (directory / WEIGHTS_NAME).is_file():
+    if _servable(cls) is None or not (directory / WEIGHTS_NAME).is_file():
         return None
     config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
     extra = meta.get("extra") if isinstance(meta.get("extra"), dict) else {}

@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from ..config import field
+from ..options import field
 
 
 @dataclass

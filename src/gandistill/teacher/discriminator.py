@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 
 from ..io.pretrained import PretrainedMixin
+from ..io.registry import register_model
 from .config import StyleGAN2Config
 from .layers import EqualConv2d, EqualLinear
 
@@ -44,6 +45,7 @@ def minibatch_stddev(x: torch.Tensor, group_size: int) -> torch.Tensor:
     return torch.cat([x, y], dim=1)
 
 
+@register_model(kind="discriminator")
 class Discriminator(PretrainedMixin, nn.Module):
     config_class = StyleGAN2Config
 

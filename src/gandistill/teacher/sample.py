@@ -1,11 +1,25 @@
 """Sampling from a trained teacher: images for given seeds and style-mixing grids."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import torch
 
 from ..errors import OptionError
+from ..options import field
 from ..utils.inference import inference, prepare_for_inference
 from .generator import Generator
+
+
+@dataclass
+class SamplingOptions:
+    """``--psi`` and ``--noise-mode``: how latents become images, for every command that samples the teacher."""
+
+    psi: float = field(1.0, help="truncation ψ: 1 = none, smaller = closer to the average image, typically 0.5-1")
+    noise_mode: Literal["const", "random", "none"] = field(
+        "const", help="synthesis noise: const (the model's fixed noise maps, reproducible), random (fresh per "
+        "image) or none")
 
 
 MAX_SEEDS = 1_000_000  # more images than any evaluation needs; a typo like 0-99999999 must not hang

@@ -5,12 +5,15 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
-from ..config import field
+from ..options import field, field_like
+from ..train.run_options import RunOptions
 from .config import StyleGAN2Config
 
 
 @dataclass
-class TeacherTrainConfig:
+class TeacherTrainConfig(RunOptions):
+    """The engine's options (:class:`RunOptions`: seed, device, cadence, resume) plus the teacher's own."""
+
     out: str = field("runs/teacher", help="run directory (config, checkpoints, samples, logs, model)")
     data: str = field("toyfaces", help="image folder, or 'toyfaces[:photo|sketch]' for the built-in data")
     data_n: int = field(2000, help="number of toyfaces samples to generate (built-in data only)")
@@ -33,29 +36,30 @@ class TeacherTrainConfig:
     ema_kimg: float | None = field(None, help="EMA half-life in thousands of images; default batch·10/32")
     ema_rampup: float | None = field(0.05, help="EMA ramp-up as a fraction of the images seen so far; "
                                                 "none disables it")
+    d_proj_warmup: float = field(0.0, help="projected D: train with the StyleGAN2 pixel D alone for the first N "
+                                           "thousand images, then add the projected heads (Vision-aided GAN's "
+                                           "warm-up; 0 = heads from the start)")
+    d_proj_blur_init: float = field(0.0, help="projected D: start the blur before the feature network at this σ "
+                                              "and fade it linearly to --d-proj-blur over --d-proj-blur-fade "
+                                              "thousand images (StyleGAN-XL's blur_init_sigma; 0 = no fade)")
+    d_proj_blur_fade: float = field(200.0, help="projected D: thousands of images over which the initial blur fades")
     augment: Literal["none", "diffaug", "ada"] = field("diffaug", help="discriminator augmentation")
     diffaug_policy: str = field("color,translation,cutout", help="comma-separated DiffAugment ops from "
                                                                  "color, translation, cutout")
     ada_target: float = field(0.6, help="ADA target for E[sign(D(real))]")
     ada_interval: int = field(4, help="ADA: adjust p every N steps")
     ada_kimg: float = field(100.0, help="ADA: images (in thousands) for p to move by 1")
-    seed: int = field(0, help="random seed (per-process seeds derive from it)")
-    device: str = field("auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N")
     channels_last: bool = field(True, help="channels-last memory format (1.2–1.5× faster on CPU, see benchmarks)")
     compile: bool = field(False, help="torch.compile the networks (slow start, faster steps)")
-    log_every: int = field(10, help="write scalars every N steps")
-    grid_every: int = field(250, help="write a sample grid every N steps (0 disables)")
-    snap_every: int = field(500, help="write training state and model every N steps")
-    keep: int = field(3, help="keep the last N training states")
-    resume: str | None = field(None, help="continue a run: 'latest' (newest state in --out), a state-*.pt file "
-                                          "or a run directory (default: start fresh)")
-    overwrite: bool = field(False, help="start afresh in an --out that holds an earlier run, deleting its "
-                                        "checkpoints, log, samples and model (default: refuse)")
+    # the engine options whose defaults differ for the (longer) teacher runs
+    grid_every: int = field_like(RunOptions, "grid_every", 250)
+    snap_every: int = field_like(RunOptions, "snap_every", 500)
     init_from: str | None = field(None, help="model directory to copy weights from (transfer; not a resume; "
                                              "default: random initialisation)")
-    progress: bool = field(True, help="show a progress bar")
     model: StyleGAN2Config = dataclasses.field(default_factory=StyleGAN2Config, metadata={"cli": False})
 
     def __post_init__(self) -> None:
         if self.batch <= 0 or self.steps < 0:
             raise ValueError("batch must be positive and steps non-negative")
+        if self.d_proj_warmup < 0 or not 0 <= self.d_proj_blur_init <= 8 or self.d_proj_blur_fade <= 0:
+            raise ValueError("d_proj_warmup must be ≥ 0, d_proj_blur_init in 0…8 and d_proj_blur_fade > 0")

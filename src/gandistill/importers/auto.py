@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import CheckpointError
+from ..io.download import fetch, is_remote
+from ..io.pretrained import CONFIG_NAME, file_sha256
 from ..teacher.model import Teacher
-from .download import fetch, is_remote
 from .nvlabs_pickle import load_nvlabs_pickle
-from .pretrained import CONFIG_NAME, file_sha256
 from .rosinality import load_rosinality
 
 Format = Literal["rosinality", "nvlabs"]

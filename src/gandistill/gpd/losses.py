@@ -1,7 +1,18 @@
-"""GPD anchor-based knowledge distillation: trust weights, anchor posteriors and the loss terms.
+"""GPD's loss terms: one table per stage, every term ``term(batch) -> Tensor`` (the ``train.terms`` protocol).
 
-Every term is a small callable ``term(b: KDBatch) -> scalar``; the engine combines them with the weights
-of ``DistillConfig`` (see ``TERMS``). Distances between latents are RMS over the W+ rows:
+A stage fills its batch dataclass and calls ``train.terms.combine(TABLE, batch, weights_of(cfg, names))``;
+the weight of term ``name`` is the config field ``w_<name>`` (``--w-<name>``), and a term with weight 0
+is not computed.
+
+- ``ADAPT_TERMS`` over :class:`AdaptBatch` (``gpd adapt``, ``AdaptConfig``): ``adv`` — the
+  non-saturating loss of the adaptation discriminator on G_target's augmented samples; ``cdc`` —
+  cross-domain distance consistency against the frozen G_T (``cdc.cdc_term``).
+- ``KD_TERMS`` over :class:`KDBatch` (``gpd distill``, ``GPDDistillConfig``; ``KD_MODES`` says which
+  terms each ``--kd`` mode uses): the anchor-based knowledge distillation below.
+- ``PROJECTION_TERMS`` over :class:`ProjectionBatch` (``project``, ``ProjectConfig``): ``l2``, ``feat``,
+  ``wplus``.
+
+Anchor-based KD. Distances between latents are RMS over the W+ rows:
 ``d(w, w') = ‖w − w'‖₂ / √num_ws`` (for W-space latents this is the plain W distance).
 
 - trust ``ω(w) = max(ω_min, exp(−d(w, w_a*)² / 2τ²))``, w_a* the nearest anchor;
@@ -25,7 +36,8 @@ from typing import Callable
 
 import torch
 
-from ..teacher.loss import g_nonsaturating
+from ..train.gan_losses import g_nonsaturating
+from .cdc import cdc_term
 
 Phi = Callable[[torch.Tensor], list[torch.Tensor]]
 
@@ -123,12 +135,70 @@ def adversarial(b: KDBatch) -> torch.Tensor:
     return g_nonsaturating(b.disc(torch.cat([x, s], 1)))
 
 
-# term name → (callable, weight attribute of DistillConfig, kd modes that use it)
-TERMS: dict[str, tuple[Callable[[KDBatch], torch.Tensor], str, tuple[str, ...]]] = {
-    "real_l1": (real_l1, "w_l1", ("none", "direct", "anchor")),
-    "real_perceptual": (real_perceptual, "w_perc", ("none", "direct", "anchor")),
-    "gen_direct": (gen_direct, "w_direct", ("direct", "anchor")),
-    "gen_perceptual": (gen_perceptual, "w_gen_perc", ("direct", "anchor")),
-    "anchor_relative": (anchor_relative, "w_rel", ("anchor",)),
-    "adversarial": (adversarial, "w_adv", ("none", "direct", "anchor")),
+# --- gpd distill: the KD terms (weights w_<name> of GPDDistillConfig) and the terms each --kd mode uses ---
+KD_TERMS: dict[str, Callable[[KDBatch], torch.Tensor]] = {
+    "l1": real_l1, "perc": real_perceptual, "direct": gen_direct, "gen_perc": gen_perceptual,
+    "rel": anchor_relative, "adv": adversarial,
+}
+KD_MODES: dict[str, tuple[str, ...]] = {
+    "none": ("l1", "perc", "adv"),
+    "direct": ("l1", "perc", "direct", "gen_perc", "adv"),
+    "anchor": ("l1", "perc", "direct", "gen_perc", "rel", "adv"),
+}
+
+
+# --- gpd adapt: the generator's terms (weights w_adv, w_cdc of AdaptConfig) ---
+@dataclass
+class AdaptBatch:
+    G_T: torch.nn.Module                             # frozen source generator
+    G: torch.nn.Module                               # G_target, being adapted
+    fake: torch.Tensor                               # G_target(ws)
+    judge: Callable[[torch.Tensor], torch.Tensor]    # augment + adaptation D in this step's mode → logits
+    cdc_ws: torch.Tensor                             # latents CDC compares (a free batch on anchor-region steps)
+    cdc_feats: list[torch.Tensor] | None = None      # G's activations for cdc_ws when the step has them
+    cdc_layers: list[int] | None = None
+    w_cdc: float = 1.0                               # CDC builds G's graph only when its weight is > 0
+
+
+def adapt_adversarial(b: AdaptBatch) -> torch.Tensor:
+    """Non-saturating loss of the adaptation discriminator on G_target's samples."""
+    return g_nonsaturating(b.judge(b.fake))
+
+
+def cdc(b: AdaptBatch) -> torch.Tensor:
+    """Cross-domain distance consistency of G_target against G_T on ``cdc_ws`` (``cdc.cdc_term``)."""
+    return cdc_term(b.G_T, b.G, b.cdc_ws, b.w_cdc, b.cdc_layers, target_feats=b.cdc_feats)
+
+
+ADAPT_TERMS: dict[str, Callable[[AdaptBatch], torch.Tensor]] = {"adv": adapt_adversarial, "cdc": cdc}
+
+
+# --- projection into W+ (weights w_l2, w_feat, w_wplus of ProjectConfig) ---
+@dataclass
+class ProjectionBatch:
+    img: torch.Tensor                                 # G(w + noise), [-1, 1]
+    target: torch.Tensor                              # the images being projected
+    w: torch.Tensor                                   # [N, num_ws, w_dim], being optimised
+    w_std: float                                      # scalar std of W
+    distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (a, b) → [N] feature distance
+
+
+# Sums over the images, not means: each image's latent is optimised on its own, whatever the batch.
+def projection_l2(b: ProjectionBatch) -> torch.Tensor:
+    """Per-image pixel MSE, summed over the images."""
+    return (b.img - b.target).square().mean(dim=(1, 2, 3)).sum()
+
+
+def projection_feat(b: ProjectionBatch) -> torch.Tensor:
+    """Per-image feature distance (LPIPS or the D trunk), summed over the images."""
+    return b.distance(b.img, b.target).sum()
+
+
+def wplus_spread(b: ProjectionBatch) -> torch.Tensor:
+    """Spread of the W+ rows around their mean in units of std(W)², summed over the images."""
+    return ((b.w - b.w.mean(1, keepdim=True)).square().sum(-1).mean(1) / b.w_std ** 2).sum()
+
+
+PROJECTION_TERMS: dict[str, Callable[[ProjectionBatch], torch.Tensor]] = {
+    "l2": projection_l2, "feat": projection_feat, "wplus": wplus_spread,
 }

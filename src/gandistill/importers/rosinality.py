@@ -23,10 +23,10 @@ from typing import Any, Callable
 import torch
 
 from ..errors import CheckpointError
+from ..io.atomic import atomic_path
 from ..teacher.config import StyleGAN2Config
 from ..teacher.model import Teacher
 from ..teacher.ops import make_fir_kernel
-from .atomic import atomic_path
 
 # --- the key map ------------------------------------------------------------------------------
 # Each rule is (our key, rosinality key, shape rule). A shape rule maps our tensor's shape to the

@@ -1,7 +1,7 @@
-"""Typed dataclass configs: one definition gives CLI options, JSON dumps and loading.
+"""Typed options: one dataclass definition gives CLI options, JSON loading and checking.
 
-Every run directory gets a ``config.json`` with the fully resolved values, so a run can be
-reproduced from it alone (``--config run/config.json``).
+Every run directory gets a ``config.json`` with the fully resolved values (written by
+:func:`gandistill.io.atomic.dump_json`), so a run can be reproduced from it alone (``--config run/config.json``).
 """
 from __future__ import annotations
 
@@ -67,8 +67,15 @@ def _converter(tp: Any):
     return none_or(str)
 
 
-def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, prefix: str = "") -> None:
-    """Add one ``--option`` per dataclass field; help text comes from ``field.metadata['help']``."""
+def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, prefix: str = "", *,
+                       with_defaults: bool = False) -> None:
+    """Add one ``--option`` per dataclass field; help text comes from ``field.metadata['help']``.
+
+    Options not given are left out of the parsed args (so :func:`from_args` can tell them from a base's
+    values) unless ``with_defaults``: then they hold the field's default, for commands that read ``args``,
+    and a field marked ``required=True`` must be given (a config's own check covers the others, whose values
+    may come from ``--config``).
+    """
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         if not f.init or f.metadata.get("cli", True) is False:
@@ -85,16 +92,17 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, prefix: str =
         else:
             suffix = f" (default: {'none' if isinstance(default, (list, tuple)) and not default else shown})"
         dest = prefix.replace("-", "_") + f.name
+        unset = default if with_defaults else argparse.SUPPRESS
         if base is bool:
-            parser.add_argument(name, dest=dest, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+            parser.add_argument(name, dest=dest, action=argparse.BooleanOptionalAction, default=unset,
                                 help=help_text + suffix)
             continue
         metavar = f.metadata.get("metavar")
         if metavar is None:
             metavar = "{" + ",".join(map(str, typing.get_args(base))) + "}" if typing.get_origin(base) is \
                 typing.Literal else (base.__name__.upper() if isinstance(base, type) else "LIST")
-        parser.add_argument(name, dest=dest, type=_converter(tp), default=argparse.SUPPRESS, metavar=metavar,
-                            help=help_text + suffix)
+        parser.add_argument(name, dest=dest, type=_converter(tp), default=unset, metavar=metavar,
+                            required=with_defaults and f.metadata.get("required", False), help=help_text + suffix)
 
 
 def from_args(cls: type[T], args: argparse.Namespace, prefix: str = "", base: T | None = None) -> T:
@@ -186,23 +194,37 @@ def load_config(cls: type[T], path: str | Path) -> T:
         raise OptionError(f"{path}: {exc}; fix the file or start without it") from exc
 
 
-def to_dict(obj: Any) -> dict[str, Any]:
-    return dataclasses.asdict(obj)
-
-
-def dump_json(obj: Any, path: str | Path) -> None:
-    from .io.atomic import atomic_write_text
-
-    data = to_dict(obj) if dataclasses.is_dataclass(obj) else obj
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
-
-
 def field(default: Any = dataclasses.MISSING, help: str = "", **meta: Any) -> Any:
     """``dataclasses.field`` with a help text (shown by ``--help``); mutable defaults are copied."""
     metadata = {"help": help, **meta}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
+
+
+def field_like(cls: type, name: str, default: Any = dataclasses.MISSING, help: str | None = None) -> Any:
+    """Option ``name`` of dataclass ``cls`` again, for a config that holds it under another name or with another
+    default: its help (unless ``help``) and its default (unless ``default``) stay written once, in ``cls``."""
+    try:
+        f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    except StopIteration:
+        raise TypeError(f"{cls.__name__} has no option {name!r}") from None
+    if default is dataclasses.MISSING:
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    return field(default, **{**f.metadata, **({} if help is None else {"help": help})})
+
+
+def option_values(cls: type, obj: Any) -> dict[str, Any]:
+    """``obj``'s values of the options of dataclass ``cls`` (a shared option block, e.g. to build ``cls``)."""
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(cls) if f.init}
+
+
+@dataclasses.dataclass
+class DeviceOption:
+    """``--device``, shared by every command that runs a network (plain commands: ``with_defaults=True``)."""
+
+    device: str = field("auto", help="torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N",
+                        metavar="DEVICE")
 
 
 def read_json(path: str | Path) -> dict[str, Any]:
