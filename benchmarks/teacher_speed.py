@@ -1,8 +1,8 @@
 """Teacher speed: training and sampling images/second and peak memory at fixed configs.
 
     python benchmarks/teacher_speed.py [--quick] [--configs ref_64px_b8,ref_32px_b8] [--repeats 3] [--out results.json]
-    python benchmarks/teacher_speed.py --flops            # 256 px sampling GFLOP/s vs fp32 4096² matmul
-    python benchmarks/teacher_speed.py --profile          # torch.profiler table of one 64 px training step
+    python benchmarks/teacher_speed.py --flops            # 64/256 px sampling GFLOP/s vs fp32 matmul and conv peak
+    python benchmarks/teacher_speed.py --profile          # torch.profiler table of 16 64 px training steps
 
 Each (config, variant) runs in its own subprocess so peak RSS is per measurement. Variants are
 measured side by side (eager NCHW vs channels-last), alternating in blocks, and the median of the
@@ -80,12 +80,13 @@ def _worker(name: str, variant: str, what: str, steps: int) -> dict:
         ips = batch * steps / dt
     else:
         import gandistill.teacher.train as T
+        import gandistill.train.loop as L
         from gandistill.teacher.train_config import TeacherTrainConfig
         from gandistill.utils.logging import read_scalars
 
         images = (torch.rand(256, 3, mcfg.resolution, mcfg.resolution) * 255).to(torch.uint8)
         T.load_training_images = lambda *a, **k: images  # synthetic data: we time the engine, not decoding
-        T.time = types.SimpleNamespace(perf_counter=_clock())  # the loop's per-step timer
+        L.time = types.SimpleNamespace(perf_counter=_clock())  # the loop's per-step timer
         with tempfile.TemporaryDirectory() as tmp:
             cfg = TeacherTrainConfig(out=tmp, steps=steps + 3, batch=batch, log_every=1, grid_every=0,
                                      snap_every=10 ** 9, progress=False, channels_last=variant != "eager",
@@ -104,9 +105,28 @@ def _worker(name: str, variant: str, what: str, steps: int) -> dict:
             "peak_rss_mb": round(peak_mb, 1), "threads": torch.get_num_threads()}
 
 
+def _conv_peak_gflops(clock) -> float:
+    """GFLOP/s of one 3×3 512→512 conv at 32 px (batch 4, channels-last): the generator's largest layer shape,
+    i.e. the rate this machine's conv library (oneDNN) reaches at its best. On CPUs where BLAS takes a generic
+    path (MKL on AMD) this is well above the fp32 matmul rate, which then understates the machine."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.randn(4, 512, 32, 32).contiguous(memory_format=torch.channels_last)
+    w = torch.randn(512, 512, 3, 3).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        F.conv2d(x, w, padding=1)
+        times = []
+        for _ in range(3):
+            t = clock()
+            F.conv2d(x, w, padding=1)
+            times.append(clock() - t)
+    return 2 * 4 * 32 * 32 * 9 * 512 * 512 / sorted(times)[1] / 1e9
+
+
 def _flops(name: str, reps: int) -> dict:
     """Sampling GFLOP/s (FLOPs counted by torch's FlopCounterMode on one forward) beside the same process's
-    fp32 4096² matmul GFLOP/s: how close the generator runs to what this machine's BLAS reaches."""
+    fp32 4096² matmul GFLOP/s and its best 3×3 conv GFLOP/s: how close the generator runs to the machine."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -123,11 +143,11 @@ def _flops(name: str, reps: int) -> dict:
     with counter:  # grad mode (its module tracker fails under inference_mode and no_grad); forward only
         G(z, noise_mode="const")
     flops = counter.get_total_flops()
+    clock = _clock()
     with torch.inference_mode():
         G(z, noise_mode="const")  # warm-up
         a @ b
         t_g, t_m = [], []
-        clock = _clock()
         for _ in range(reps):  # alternate so that load changes hit both alike
             t = clock()
             G(z, noise_mode="const")
@@ -135,20 +155,24 @@ def _flops(name: str, reps: int) -> dict:
             t = clock()
             a @ b
             t_m.append(clock() - t)
+    conv = _conv_peak_gflops(clock)
     med = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
     g_gflops, m_gflops = flops / med(t_g) / 1e9, 2 * size ** 3 / med(t_m) / 1e9
     return {"config": name, "what": "sample_flops", "batch": batch, "gflop_per_batch": round(flops / 1e9, 2),
             "images_per_sec": round(batch / med(t_g), 3), "sample_gflops": round(g_gflops, 1),
-            "matmul_fp32_size": size, "matmul_fp32_gflops": round(m_gflops, 1), "fraction_of_matmul": round(g_gflops / m_gflops, 3),
-            "threads": torch.get_num_threads(), "repeats": reps}
+            "matmul_fp32_size": size, "matmul_fp32_gflops": round(m_gflops, 1),
+            "fraction_of_matmul": round(g_gflops / m_gflops, 3), "conv3x3_512ch_gflops": round(conv, 1),
+            "fraction_of_conv_peak": round(g_gflops / conv, 3), "threads": torch.get_num_threads(), "repeats": reps}
 
 
 def _profile(name: str, steps: int, rows: int) -> str:
-    """torch.profiler table (self CPU time) of ``steps`` training steps after warm-up, R1 and PL included."""
+    """torch.profiler table (self CPU time) of ``steps`` training steps after 3 warm-up steps (R1 and path
+    length at their real intervals, so a 16-step window holds one R1 and four path-length passes)."""
     import torch
     from torch.profiler import ProfilerActivity, profile
 
     import gandistill.teacher.train as T
+    import gandistill.train.loop as L
     from gandistill.teacher import StyleGAN2Config
     from gandistill.teacher.train_config import TeacherTrainConfig
 
@@ -157,19 +181,16 @@ def _profile(name: str, steps: int, rows: int) -> str:
     images = (torch.rand(64, 3, mcfg.resolution, mcfg.resolution) * 255).to(torch.uint8)
     T.load_training_images = lambda *a, **k: images
     prof = profile(activities=[ProfilerActivity.CPU])
-    step = {"n": 0}
-    real_check = T._check_finite
+    real_check = L.check_finite
 
-    def hook(name_: str, value, step_: int, out) -> None:  # called twice per step: start profiling after warm-up
-        real_check(name_, value, step_, out)
-        if name_ == "discriminator loss":
-            step["n"] += 1
-            if step["n"] == 2:
-                prof.__enter__()
-    T._check_finite = hook
+    def hook(stats, step, *args, **kwargs) -> None:  # the loop checks each step's scalars once, at its end
+        real_check(stats, step, *args, **kwargs)
+        if step == 2:  # steps 0-2 warm up
+            prof.__enter__()
+    L.check_finite = hook
     with tempfile.TemporaryDirectory() as tmp:
-        T.train_teacher(TeacherTrainConfig(out=tmp, steps=2 + steps, batch=batch, grid_every=0, snap_every=10 ** 9,
-                                           progress=False, model=mcfg, r1_interval=steps, pl_interval=steps, **opts))
+        T.train_teacher(TeacherTrainConfig(out=tmp, steps=3 + steps, batch=batch, grid_every=0, snap_every=10 ** 9,
+                                           progress=False, model=mcfg, **opts))
     prof.__exit__(None, None, None)
     return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows)
 
@@ -194,7 +215,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=1, help="alternating repeats per variant (median reported)")
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                     help="cpu: one thread, timed by its CPU time (for a loaded machine: waiting does not count)")
-    ap.add_argument("--flops", action="store_true", help="256 px sampling GFLOP/s vs fp32 4096² matmul GFLOP/s")
+    ap.add_argument("--flops", action="store_true",
+                    help="64 and 256 px sampling GFLOP/s vs fp32 4096² matmul and best 3×3 conv GFLOP/s")
     ap.add_argument("--profile", action="store_true", help="profile training steps of ref_64px_b8 and print the table")
     args = ap.parse_args()
     if args.clock == "cpu":  # inherited by the worker processes
@@ -207,12 +229,13 @@ def main() -> None:
         print(json.dumps(_worker(name, variant, what, int(steps))))
         return
     if args.profile:
-        print(_profile("ref_64px_b8", 2 if args.quick else 4, 40))
+        print(_profile("ref_64px_b8", 4 if args.quick else 16, 40))
         return
     import torch
 
     if args.flops:
-        print(json.dumps(_flops("256px_default_b4", 3 if args.quick else 5), indent=2))
+        rows = [_flops(name, 3 if args.quick else 5) for name in ("ref_64px_b8", "256px_default_b4")]
+        print(json.dumps(rows, indent=2))
         return
     results = []
     for name in args.configs.split(","):
