@@ -263,6 +263,17 @@ def test_stale_temp_files_are_removed_by_the_next_write_and_run_start(tmp_path):
     assert not leftover.exists()
 
 
+def test_only_the_clearing_process_sweeps_temp_files(tmp_path):
+    from gandistill.utils.training import prepare_run_dir
+
+    writing = tmp_path / ".config.json.abcd1234.tmp"  # rank 0's write in progress, seen by rank 1
+    writing.write_text("x")
+    prepare_run_dir(tmp_path, None, False, clear=False)
+    assert writing.exists()
+    prepare_run_dir(tmp_path, None, False, clear=True)
+    assert not writing.exists()
+
+
 @pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_atomic_files_follow_the_umask(tmp_path, umask, mode):
     old = os.umask(umask)

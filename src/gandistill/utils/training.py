@@ -75,7 +75,8 @@ def prepare_run_dir(out: str | Path, resume: str | None, overwrite: bool, clear:
     files, if ``clear``, so its states can never mix with the new ones); also drop interrupted-write leftovers.
     ``inputs`` (option → path) are refused if ``--overwrite`` would delete them.
 
-    Safe to call twice: once cleared, the folder no longer holds a run.
+    Safe to call twice: once cleared, the folder no longer holds a run. Pass ``clear=False`` on every process
+    but rank 0 (and for a dry run): then nothing is deleted.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -99,8 +100,9 @@ def prepare_run_dir(out: str | Path, resume: str | None, overwrite: bool, clear:
             for name in RUN_FILES:
                 (out / name).unlink(missing_ok=True)
             print(f"--overwrite: removed the earlier run in {out}")
-    for folder in (out, out / "checkpoints", out / "model"):
-        remove_stale_temps(folder, older_than_s=0)  # nothing else writes here while this run starts
+    if clear:  # rank 0 only: another rank's sweep could delete a temp file rank 0 is writing right now
+        for folder in (out, out / "checkpoints", out / "model"):
+            remove_stale_temps(folder, older_than_s=0)  # nothing else writes here while this run starts
 
 
 def divergence_error(what: str, step: int, checkpoints: str | Path, hint: str) -> GandistillError:
