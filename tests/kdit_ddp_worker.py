@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import torch
+from ddp_support import record_writes
 
 from gandistill.cli.main import main
 from gandistill.kdit.distill import DistillConfig, distill
@@ -16,21 +17,7 @@ root = Path(sys.argv[1])
 runs, dumps = root / "runs", root / "dumps"
 rank = int(os.environ["RANK"])
 torch.set_num_threads(1)
-writes: list[str] = []
-WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-
-
-def audit(event: str, args: tuple) -> None:
-    # open(..., "w")/os.open(O_CREAT) and every rename, removal or new folder below runs/ is a write
-    if event == "open":
-        path, mode, flags = args
-        writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (mode is None and flags & WRITE_FLAGS)
-    elif event in ("os.rename", "os.remove", "os.rmdir", "os.mkdir", "shutil.rmtree"):
-        path, writing = args[0], True
-    else:
-        return
-    if writing and isinstance(path, (str, bytes, os.PathLike)) and str(os.fsdecode(path)).startswith(str(runs)):
-        writes.append(f"{event} {os.fsdecode(path)}")
+writes = record_writes(runs)
 
 
 def dump(name: str):
@@ -40,7 +27,6 @@ def dump(name: str):
     return on_finish
 
 
-sys.addaudithook(audit)
 common = dict(batch=4, snap_every=2, grid_every=2, log_every=1, r1_interval=2, progress=False, device="cpu")
 d = dict(teacher=str(root / "teacher"), **common)
 distill(DistillConfig(out=str(runs / "d-a"), steps=3, **d), on_finish=dump("d-a"))

@@ -12,7 +12,7 @@ import pytest
 import torch
 from gpd_support import make_teacher, write_images
 
-from gandistill.errors import DataError
+from gandistill.errors import DataError, GandistillError
 from gandistill.gpd import AdaptConfig, adapt, cdc_loss, cdc_term, load_targets, similarity_distribution
 from gandistill.teacher import Generator, Teacher
 
@@ -203,3 +203,9 @@ def test_adapt_weights_follow_the_term_protocol(tmp_path, teacher_dir, targets_d
     assert from_args(AdaptConfig, build_parser().parse_args(["gpd", "adapt", "--cdc-weight", "5"])).w_cdc == 5.0
     with pytest.raises(ValueError, match="both 0"):
         AdaptConfig(w_adv=0.0, w_cdc=0.0)
+
+
+def test_adapt_batch_gpu_below_two_is_refused(tmp_path, teacher_dir, targets_dir):
+    with pytest.raises(GandistillError, match="CDC compares the latents"):
+        adapt(_cfg(tmp_path, teacher_dir, targets_dir, batch=4, batch_gpu=1))
+    adapt(_cfg(tmp_path, teacher_dir, targets_dir, batch=4, batch_gpu=2, steps=1, grid_every=0))  # two rounds

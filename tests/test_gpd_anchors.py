@@ -88,6 +88,20 @@ def test_pair_stream_is_seeded_resumable_and_aligned(setup):
     assert (everything_free["anchor"] == -1).all()
 
 
+def test_pair_stream_ranks_draw_their_own_pairs_from_one_shared_state(setup):
+    """Under torchrun each rank draws other pairs, and rank 0's saved state continues every rank exactly."""
+    src, tgt = load_generators(setup[3])
+    anchor_ws = src.G.mapping(torch.randn(3, 16))
+    cfg = PairsConfig(seed=3)
+    r0, r1 = (PairStream(src.G, tgt.G, anchor_ws, cfg, batch=4, rank=r) for r in (0, 1))
+    assert not torch.equal(next(r0)["ws"], next(r1)["ws"])
+    state = r0.state_dict()  # what a 2-process run saves (rank 0 only)
+    expected = next(r1)["ws"]
+    resumed = PairStream(src.G, tgt.G, anchor_ws, cfg, batch=4, rank=1)
+    resumed.load_state_dict(state)
+    assert torch.equal(next(resumed)["ws"], expected)
+
+
 def test_dump_pairs_writes_paired_dataset(setup, tmp_path):
     _, _, _, adapted = setup
     src, tgt = load_generators(adapted)

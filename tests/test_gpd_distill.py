@@ -137,3 +137,17 @@ def test_distill_refuses_a_kd_mode_whose_weights_are_all_zero(tmp_path, setup):
     with pytest.raises(GandistillError, match="--w-l1, --w-perc, --w-adv"):
         distill(_cfg(tmp_path / "z", setup, kd="none", w_l1=0.0, w_perc=0.0, w_adv=0.0))
     assert not (tmp_path / "z").exists()  # refused before any file is written
+
+
+def test_batch_gpu_accumulates_to_the_same_step(tmp_path, setup):
+    """--batch-gpu splits each step into rounds whose gradients add up to the whole batch's (instance norm:
+    every sample is independent), so the student matches the one-round run up to rounding."""
+    whole = load_translator(distill(_cfg(tmp_path / "one", setup, kd="none", batch=4, steps=2))).eval()
+    rounds = load_translator(distill(_cfg(tmp_path / "two", setup, kd="none", batch=4, batch_gpu=2, steps=2))).eval()
+    half = load_translator(distill(_cfg(tmp_path / "half", setup, kd="none", batch=2, steps=2))).eval()
+    x = torch.rand(2, 3, 16, 16) * 2 - 1  # outputs, not weights: Adam turns the rounding noise of a bias
+    with torch.no_grad():                  # before instance norm (gradient ≈ 0) into full-size steps
+        assert torch.allclose(whole(x), rounds(x), atol=1e-4)
+        assert not torch.allclose(whole(x), half(x), atol=1e-4)  # a smaller batch does differ
+    with pytest.raises(GandistillError, match="--gen-batch 3 must be a multiple"):
+        distill(_cfg(tmp_path / "bad", setup, kd="direct", batch=4, batch_gpu=2, gen_batch=3))

@@ -4,13 +4,11 @@ equals an uninterrupted one."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from ddp_support import assert_same, load_dump, run_workers
 from kdit_support import kdit_workdir
 
 from gandistill.io.state import load_state
@@ -24,35 +22,19 @@ def ddp_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("kdit_ddp")
     kdit_workdir(root, n_pairs=6)
     (root / "dumps").mkdir()
-    worker = Path(__file__).with_name("kdit_ddp_worker.py")
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(
-        [str(Path(__file__).parent), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=0",
-                           "--rdzv-backend=c10d", "--rdzv-endpoint=127.0.0.1:0", str(worker), str(root)],
-                          capture_output=True, text=True, env=env, timeout=850)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    run_workers(Path(__file__).with_name("kdit_ddp_worker.py"), root)
     return root
-
-
-def _dump(root: Path, name: str, rank: int) -> dict[str, torch.Tensor]:
-    return torch.load(root / "dumps" / f"{name}-rank{rank}.pt", weights_only=True)
-
-
-def _assert_equal(a: dict, b: dict, what: str) -> None:
-    assert a.keys() == b.keys()
-    for key in a:
-        assert torch.equal(a[key], b[key]), f"{what}: {key} differs"
 
 
 @pytest.mark.parametrize("name", ["d-a", "d-b", "x-a", "f-a", "f-b"])
 def test_replicas_stay_bit_identical(ddp_run, name):
-    _assert_equal(_dump(ddp_run, name, 0), _dump(ddp_run, name, 1), f"{name}: rank 0 vs rank 1")
+    assert_same(load_dump(ddp_run, name, 0), load_dump(ddp_run, name, 1), f"{name}: rank 0 vs rank 1")
 
 
 @pytest.mark.parametrize("stage", ["d", "f"])
 def test_resumed_two_process_run_equals_uninterrupted(ddp_run, stage):
-    straight, resumed = _dump(ddp_run, f"{stage}-a", 0), _dump(ddp_run, f"{stage}-b", 0)
-    _assert_equal(straight, resumed, f"{stage}: uninterrupted vs resumed")
+    straight, resumed = load_dump(ddp_run, f"{stage}-a", 0), load_dump(ddp_run, f"{stage}-b", 0)
+    assert_same(straight, resumed, f"{stage}: uninterrupted vs resumed")
 
 
 def test_only_rank_0_writes(ddp_run):
@@ -82,6 +64,6 @@ def test_two_processes_train_like_one_with_the_whole_batch(ddp_run, tmp_path):
 
     one = distill(DistillConfig(out=str(tmp_path / "one"), teacher=str(ddp_run / "teacher"), steps=2, w_adv=0,
                                 batch=4, snap_every=2, grid_every=0, progress=False, device="cpu"))
-    two = _dump(ddp_run, "d-noadv", 0)
+    two = load_dump(ddp_run, "d-noadv", 0)
     for key, value in I2IStudent.from_pretrained(one).state_dict().items():
         torch.testing.assert_close(two[f"student.{key}"], value, atol=1e-4, rtol=1e-4, msg=key)

@@ -37,7 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "cross-domain distance\nconsistency (CDC); the mapping network stays shared, so both "
                         "generators map one w to a pair.\n\n"
                         "  gandistill gpd adapt --teacher runs/teacher/model --target sketches/ "
-                        "--out runs/adapt\n  gandistill gpd adapt --out runs/adapt --resume latest")
+                        "--out runs/adapt\n  gandistill gpd adapt --out runs/adapt --resume latest\n"
+                        "  torchrun --nproc_per_node=4 -m gandistill.cli.main gpd adapt ... --batch 16   "
+                        "(--batch: over all processes)")
     add_stage_options(a, AdaptConfig)
     _aliases(a, {"--cdc-weight": "w_cdc"})
     a.set_defaults(func=_adapt)
@@ -76,7 +78,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "anchor-based distillation.\n\n"
                         "  gandistill gpd distill --adapted runs/adapt/model --anchors "
                         "runs/adapt/anchors.safetensors --kd anchor --out runs/student\n"
-                        "  gandistill gpd distill --out runs/student --resume latest")
+                        "  gandistill gpd distill --out runs/student --resume latest\n"
+                        "  torchrun --nproc_per_node=4 -m gandistill.cli.main gpd distill ... --batch 16 "
+                        "--gen-batch 32   (over all processes)")
     add_stage_options(d, GPDDistillConfig)
     d.set_defaults(func=_distill)
 

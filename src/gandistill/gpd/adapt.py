@@ -2,11 +2,13 @@
 
     gandistill gpd adapt --teacher runs/teacher/model --target data/sketches10 --out runs/adapt --steps 300
     gandistill gpd adapt --out runs/adapt --resume latest
+    torchrun --nproc_per_node=2 -m gandistill.cli.main gpd adapt --teacher ... --target ... --batch 8
 
 G_target and D_target start as copies of G_T and D_T. The mapping network is frozen, so both generators
 share W and a latent w names an aligned (source, target) pair. One step = G phase (``w_adv`` × non-saturating
 loss on augmented fakes + ``w_cdc`` × CDC against the frozen G_T: ``losses.ADAPT_TERMS``) → D phase
-(logistic loss on the augmented few targets and fakes) [+ lazy R1]. With ``cdc_anchor_every`` > 0 the
+(logistic loss on the augmented few targets and fakes) [+ lazy R1]: the phase table of the shared engine
+(``gandistill.train``), so under ``torchrun`` each process takes its share of the batch. With ``cdc_anchor_every`` > 0 the
 discriminator judges whole images only near CDC's anchor points and patches elsewhere
 (``anchor_region.py``). ``w_cdc 0`` is plain fine-tuning; ``freeze_g`` / ``freeze_d`` / ``freeze``
 freeze generator blocks / early discriminator layers. Every grid step measures diversity,
@@ -18,6 +20,7 @@ import copy
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -26,10 +29,11 @@ from ..errors import GandistillError
 from ..teacher import Generator, Teacher
 from ..teacher.augment import Augment
 from ..teacher.model import stylegan2_part
-from ..utils.dist import resolve_device
-from ..utils.images import save_grid, save_labelled_grid, to_float
-from ..utils.engine import d_step, run_loop
+from ..train import Phase, Round, d_phases, plan_batch, setup_processes, train_loop
+from ..train.gan_losses import r1_gamma_heuristic
+from ..train.reals import xflip_take
 from ..train.terms import combine, weights_of
+from ..utils.images import save_grid, save_labelled_grid, to_float
 from ..utils.training import adam, prepare_run_dir
 from .adapt_metrics import adaptation_measures, flat_features
 from .anchor_region import AnchorRegion, build_adapt_discriminator, default_patch_res
@@ -83,25 +87,38 @@ def measure(G_T: Generator, G: Generator, ws: torch.Tensor, targets: torch.Tenso
     return stats
 
 
-def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
-    """Adapt (or resume adapting) a teacher to a few target images; returns the model directory."""
+def adapt(cfg: AdaptConfig, dry_run: bool = False, on_finish: Callable[[dict], None] | None = None) -> Path:
+    """Adapt (or resume adapting) a teacher to a few target images; returns the model directory.
+
+    Under ``torchrun`` every process trains a replica on its share of each batch (rank 0 writes).
+    ``on_finish`` gets this process's training objects (networks, optimisers, sampler) after the last step.
+    """
     if not cfg.teacher or not cfg.target:
         raise GandistillError("gpd adapt needs --teacher (source model directory) and --target (image folder)")
-    device = resolve_device(cfg.device)
+    device, info = setup_processes(cfg.device)
     out = Path(cfg.out)
-    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run,
-                    inputs={"--teacher": cfg.teacher, "--target": cfg.target})  # before any work: never over a run
+    inputs = {"--teacher": cfg.teacher, "--target": cfg.target}
+    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run and info.is_main,
+                    inputs=inputs)  # before any work: never over a run
+    batch_gpu, _ = plan_batch(cfg.batch, cfg.batch_gpu, info.world_size)
+    if batch_gpu < 2:
+        raise GandistillError(f"--batch {cfg.batch} over {info.world_size} process(es) leaves {batch_gpu} latent per "
+                              f"process and round, and CDC compares the latents of each round: use --batch "
+                              f"{2 * info.world_size} or more (and --batch-gpu ≥ 2)")
     teacher = Teacher.from_pretrained(cfg.teacher)
     mcfg = teacher.config
     targets, names = load_targets(cfg.target, mcfg.resolution, mcfg.img_channels, cfg.max_targets)
-    print(f"adapt: {len(names)} target image(s) from {cfg.target} → teacher {cfg.teacher} "
-          f"({mcfg.img_channels}×{mcfg.resolution}²); CDC weight {cfg.w_cdc}, anchor region "
-          f"{'every ' + str(cfg.cdc_anchor_every) + ' steps' if cfg.cdc_anchor_every else 'off'}; device {device}")
+    if info.is_main:
+        print(f"adapt: {len(names)} target image(s) from {cfg.target} → teacher {cfg.teacher} "
+              f"({mcfg.img_channels}×{mcfg.resolution}²); CDC weight {cfg.w_cdc}, anchor region "
+              f"{'every ' + str(cfg.cdc_anchor_every) + ' steps' if cfg.cdc_anchor_every else 'off'}; device {device}"
+              + (f", {info.world_size} processes" if info.enabled else ""))
     if dry_run:
-        print(json.dumps(asdict(cfg), indent=2))
+        if info.is_main:
+            print(json.dumps(asdict(cfg), indent=2))
         return out / "model"
 
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)  # the same networks on every process
     G_T = teacher.G.to(device).eval().requires_grad_(False)
     D_T = teacher.D.to(device).eval().requires_grad_(False)  # fixed feature space of the measures
     G = copy.deepcopy(G_T).train().requires_grad_(True)
@@ -109,69 +126,60 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
     disc = build_adapt_discriminator(teacher, patch_res).to(device).train().requires_grad_(True)
     freeze_g, freeze_d = resolve_freeze(G, stylegan2_part(disc.D), cfg)
     freeze_parts(G, stylegan2_part(disc.D), freeze_g, freeze_d)
-    g_params = [p for p in G.parameters() if p.requires_grad]
-    d_params = [p for p in disc.parameters() if p.requires_grad]
-    opt_g = adam(g_params, cfg.lr_g, cfg.beta2, 0)
-    opt_d = adam(d_params, cfg.lr_d, cfg.beta2, cfg.r1_interval)
+    # the optimisers hold only the trained parameters: the phases never unfreeze the others
+    opt_g = adam([p for p in G.parameters() if p.requires_grad], cfg.lr_g, cfg.beta2, 0)
+    opt_d = adam([p for p in disc.parameters() if p.requires_grad], cfg.lr_d, cfg.beta2, cfg.r1_interval)
     aug = Augment(cfg.augment, cfg.diffaug_policy).to(device)
-    r1_gamma = cfg.r1_gamma if cfg.r1_gamma is not None else 0.0002 * mcfg.resolution ** 2 / cfg.batch
-    n_items = len(targets) * (2 if cfg.xflip else 1)
-    sampler = InfiniteSampler(n_items, seed=cfg.seed)
+    r1_gamma = cfg.r1_gamma if cfg.r1_gamma is not None else r1_gamma_heuristic(mcfg.resolution, cfg.batch)
+    sampler = InfiniteSampler(len(targets) * (2 if cfg.xflip else 1), info.rank, info.world_size, seed=cfg.seed)
     region = AnchorRegion.random(cfg.cdc_anchors or len(targets), mcfg.z_dim, cfg.cdc_anchor_sigma, cfg.seed + 99)
     g_weights = weights_of(cfg, ADAPT_TERMS)
-    if not cfg.resume:
-        torch.manual_seed(cfg.seed * 7919 + 1)
 
     # fixed latents for the grids and the measures (the grid shows the first 8)
     eval_ws = G_T.mapping(torch.randn(max(cfg.measure_n, 8), mcfg.z_dim,
                                       generator=torch.Generator().manual_seed(cfg.seed + 123)).to(device))
     targets_f = to_float(targets).to(device)
     features = flat_features(dfeat_features(D_T))
-    if not cfg.resume:  # a resumed run already has its step-0 grids
+    if info.is_main and not cfg.resume:  # a resumed run already has its step-0 grids
         save_grid(targets, out / "samples" / "targets.png", scale=max(1, 64 // mcfg.resolution))
         measure(G_T, G, eval_ws, targets_f, features, out / "samples" / "compare-00000000.png", "step 0")
 
-    def fetch_reals(n: int) -> torch.Tensor:
-        idx = sampler.next(n)
-        flip = (idx >= len(targets)).to(device).view(-1, 1, 1, 1)
-        batch = targets_f[(idx % len(targets)).to(device)]
-        return torch.where(flip, batch.flip(3), batch)
-
-    def latents(step: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def latents(step: int, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(ws, image-level mask): anchor-region steps draw near the anchor points; None = plain D."""
         if cfg.cdc_anchor_every <= 0:
-            return G_T.mapping(torch.randn(cfg.batch, mcfg.z_dim, device=device)), None
-        z = region.sample(cfg.batch, device) if step % cfg.cdc_anchor_every == 0 else \
-            torch.randn(cfg.batch, mcfg.z_dim, device=device)
+            return G_T.mapping(torch.randn(n, mcfg.z_dim, device=device)), None
+        z = region.sample(n, device) if step % cfg.cdc_anchor_every == 0 else \
+            torch.randn(n, mcfg.z_dim, device=device)
         return G_T.mapping(z), region.contains(z)
 
-    def step_fn(step: int) -> dict[str, float]:
-        # --- G: adversarial + CDC (shared, frozen mapping) ---
-        disc.requires_grad_(False)
-        opt_g.zero_grad(set_to_none=True)
+    def g_main(r: Round) -> tuple[torch.Tensor, dict[str, float]]:  # adversarial + CDC (shared, frozen mapping)
         with torch.no_grad():
-            ws, image_level = latents(step)
+            ws, image_level = latents(r.step, r.size)
         fake, feats = G.synthesis(ws, noise_mode=NOISE_MODE, return_features=True)
         cdc_ws, cdc_feats = ws, feats  # free latents: CDC on the same batch
         if image_level is not None and bool(image_level.any()):
             with torch.no_grad():  # anchor-region latents are near-duplicates: CDC on a free batch, as CDC does
-                cdc_ws, cdc_feats = G_T.mapping(torch.randn(cfg.batch, mcfg.z_dim, device=device)), None
+                cdc_ws, cdc_feats = G_T.mapping(torch.randn(r.size, mcfg.z_dim, device=device)), None
         batch = AdaptBatch(G_T, G, fake, lambda img: disc(aug(img), image_level), cdc_ws, cdc_feats,
                            cfg.cdc_layers, cfg.w_cdc)
-        loss_g, stats = combine(ADAPT_TERMS, batch, g_weights)
+        loss, stats = combine(ADAPT_TERMS, batch, g_weights)
         if cfg.w_cdc == 0:  # plain fine-tuning still reports its CDC, as a measure (no gradient at weight 0)
             stats["loss/cdc"] = float(ADAPT_TERMS["cdc"](batch))
-        loss_g.backward()
-        opt_g.step()
+        return loss, stats
 
-        # --- D: logistic on augmented targets vs fakes (each real in the mode of its fake), lazy R1 ---
-        real = fetch_reals(cfg.batch)
-        with torch.no_grad():
-            ws, image_level = latents(step)
-            fake = G.synthesis(ws, noise_mode=NOISE_MODE)
-        do_r1 = cfg.r1_interval > 0 and step % cfg.r1_interval == 0
-        stats.update(d_step(disc, opt_d, real, fake, image_level, r1_gamma, do_r1, cfg.r1_interval, augment=aug))
-        return stats  # run_loop stops on any non-finite value, naming the last good state
+    # a step's latents are all anchor-region or all free, so every round of the step is judged (R1 too)
+    # in the mode its fakes set
+    mode: dict[str, torch.Tensor | None] = {"image_level": None}
+
+    def fakes(r: Round) -> torch.Tensor:
+        ws, mode["image_level"] = latents(r.step, r.size)
+        return G.synthesis(ws, noise_mode=NOISE_MODE)
+
+    # D: logistic on augmented targets vs fakes (each real in the mode of the fake at its index), lazy R1
+    phases = [Phase("G", g_main, opt_g, label="generator loss"),
+              *d_phases(lambda img: disc(aug(img), mode["image_level"]), opt_d,
+                        reals=lambda r: xflip_take(targets_f, sampler.next(r.size)), fakes=fakes,
+                        r1_gamma=r1_gamma, r1_interval=cfg.r1_interval)]
 
     def save_model(step: int) -> None:
         Teacher.from_networks(G, disc.D).save_pretrained(
@@ -184,11 +192,14 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False) -> Path:
         return measure(G_T, G, eval_ws, targets_f, features, out / "samples" / f"compare-{step:08d}.png",
                        f"step {step}")
 
-    state_objs = {"G": G, "D": disc.D, "opt_g": opt_g, "opt_d": opt_d, "aug": aug, "sampler": sampler}
+    objs = {"G": G, "D": disc.D, "opt_g": opt_g, "opt_d": opt_d, "aug": aug, "sampler": sampler}
     if disc.patch_head is not None:
-        state_objs.update(patch_head=disc.patch_head, region=region)
-    run_loop(cfg, out, state_objs, step_fn, save_model, grid, "gpd adapt",
-             arch_keys=("teacher", "freeze_g", "freeze_d", "freeze", "cdc_anchor_every", "patch_res"),
-             resume_hint="gandistill gpd adapt", bar_keys=("loss/adv", "loss/D", "loss/cdc"), device=device,
-             model_dir=out / "model", diverged_hint="Lower --lr-g/--lr-d or raise --r1-gamma")
+        objs.update(patch_head=disc.patch_head, region=region)
+    train_loop(cfg, phases, objs, save_model=save_model, desc="gpd adapt", resume_hint="gandistill gpd adapt",
+               device=device, info=info, grid=grid, seed=cfg.seed, inputs=inputs,
+               arch_keys=("teacher", "freeze_g", "freeze_d", "freeze", "cdc_anchor_every", "patch_res"),
+               bar_keys=("loss/adv", "loss/D", "loss/cdc"), model_dir=out / "model",
+               diverged_hint="Lower --lr-g/--lr-d or raise --r1-gamma")
+    if on_finish is not None:
+        on_finish(objs)
     return out / "model"

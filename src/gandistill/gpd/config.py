@@ -19,7 +19,10 @@ class AdaptConfig(RunOptions, GANOptions):
     target: str = field("", help="folder with the few (≤10) target-domain images; required")
     max_targets: int = field(10, help="GPD is few-shot: more targets than this gives a warning")
     steps: int = field(300, help="optimisation steps")
-    batch: int = field(4, help="latents and target images per step (≥2: CDC compares the latents of a batch)")
+    batch: int = field(4, help="latents and target images per step, over all processes (≥2: CDC compares the "
+                       "latents of a batch)")
+    batch_gpu: int | None = field(None, help="latents per process and round (default: batch / processes; ≥ 2, "
+                                  "CDC compares them); gradient accumulation makes up the rest")
     lr_g: float = field_like(GANOptions, "lr_g", 0.002)
     lr_d: float = field_like(GANOptions, "lr_d", 0.002)
     r1_interval: int = field_like(GANOptions, "r1_interval", 4)
@@ -122,8 +125,10 @@ class GPDDistillConfig(RunOptions, GeneratorsOptions, PairsConfig, StudentConfig
     kd: Literal["none", "direct", "anchor"] = field("anchor", help="none: real pairs only (pix2pix); "
                                                     "direct: generated pairs as data; anchor: anchor-based KD")
     steps: int = field(1000, help="optimisation steps")
-    batch: int = field(4, help="real pairs per step")
-    gen_batch: int = field(8, help="generated pairs per step")
+    batch: int = field(4, help="real pairs per step, over all processes")
+    gen_batch: int = field(8, help="generated pairs per step, over all processes (split like --batch)")
+    batch_gpu: int | None = field(None, help="real pairs per process and round (default: batch / processes); "
+                                  "gradient accumulation makes up the rest")
     lr: float = field(0.0002, help="Adam learning rate (student and discriminator)")
     w_l1: float = field(10.0, help="real pairs: L1 weight")
     w_perc: float = field(1.0, help="real pairs: perceptual (φ features) weight")

@@ -3,28 +3,31 @@
     gandistill gpd distill --adapted runs/adapt/model --anchors runs/adapt/anchors.safetensors \
         --kd anchor --steps 1000 --out runs/student
     gandistill gpd distill --out runs/student --resume latest
+    torchrun --nproc_per_node=2 -m gandistill.cli.main gpd distill --adapted ... --anchors ... --out runs/student
 
-One step = D phase (PatchGAN: real pairs vs the student's outputs; skipped when w_adv = 0) → S phase
-(``train.terms.combine`` of the ``losses.KD_TERMS`` that ``--kd`` uses, weights ``w_<term>``). Real pairs
-are the anchors' (x_a, y_a); generated pairs come from the seeded ``PairStream``. The training state holds S, D, both optimisers, the real-pair
-sampler, the pair stream's generator and the RNG, so ``--resume`` continues exactly.
+One step is a phase table of the shared engine (``gandistill.train``): the one discriminator phase
+(PatchGAN: real pairs vs the student's outputs; none when w_adv = 0) → S phase (``train.terms.combine``
+of the ``losses.KD_TERMS`` that ``--kd`` uses, weights ``w_<term>``). Real pairs are the anchors'
+(x_a, y_a); generated pairs come from the seeded ``PairStream``; under ``torchrun`` each process draws
+its share of both. The training state holds S, D, both optimisers, the real-pair sampler, the pair
+stream's position and every process's RNG, so ``--resume`` continues exactly.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 from ..data.sampler import InfiniteSampler
 from ..errors import CheckpointError, GandistillError
 from ..options import option_values
-from ..teacher.loss import d_logistic
-from ..utils.dist import resolve_device
-from ..utils.images import save_grid
-from ..utils.engine import run_loop
+from ..train import Phase, Round, d_phases, plan_batch, setup_processes, train_loop
 from ..train.terms import combine, weights_of
+from ..utils import dist
+from ..utils.images import save_grid
 from ..utils.training import prepare_run_dir
 from .anchor_projection import Anchors, load_generators
 from .config import GPDDistillConfig
@@ -76,18 +79,28 @@ def build_student(cfg: GPDDistillConfig, channels: int, resolution: int):
     return S, D
 
 
-def distill(cfg: GPDDistillConfig, dry_run: bool = False) -> Path:
-    """Train (or resume) a GPD student; returns its model directory."""
+def distill(cfg: GPDDistillConfig, dry_run: bool = False, on_finish: Callable[[dict], None] | None = None) -> Path:
+    """Train (or resume) a GPD student; returns its model directory.
+
+    Under ``torchrun`` every process trains a replica on its share of the real and generated pairs (rank 0
+    writes). ``on_finish`` gets this process's training objects (networks, optimisers, samplers) at the end.
+    """
     if not cfg.adapted or not cfg.anchors:
         raise GandistillError("gpd distill needs --adapted (gpd adapt model) and --anchors (gpd anchors file)")
     weights = weights_of(cfg, KD_MODES[cfg.kd])
     if not any(weights.values()):
         raise GandistillError(f"--kd {cfg.kd}: every weight of its terms is 0 "
                               f"({', '.join('--w-' + n.replace('_', '-') for n in weights)}); set one above 0")
-    device = resolve_device(cfg.device)
+    device, info = setup_processes(cfg.device)
     out = Path(cfg.out)
-    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run,
-                    inputs={"--adapted": cfg.adapted, "--anchors": cfg.anchors, "--teacher": cfg.teacher})  # before any work: never over a run
+    inputs = {"--adapted": cfg.adapted, "--anchors": cfg.anchors, "--teacher": cfg.teacher}
+    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run and info.is_main,
+                    inputs=inputs)  # before any work: never over a run
+    _, rounds = plan_batch(cfg.batch, cfg.batch_gpu, info.world_size)
+    gen_gpu = cfg.gen_batch // (info.world_size * rounds)  # generated pairs per process and round
+    if cfg.kd != "none" and gen_gpu * info.world_size * rounds != cfg.gen_batch:
+        raise GandistillError(f"--gen-batch {cfg.gen_batch} must be a multiple of {info.world_size} process(es) × "
+                              f"{rounds} round(s) (--batch {cfg.batch} / --batch-gpu)")
     source, target = load_generators(cfg.adapted, cfg.teacher, device)
     anchors = Anchors.load(cfg.anchors)
     G_T, G_target = source.G, target.G
@@ -99,12 +112,14 @@ def distill(cfg: GPDDistillConfig, dry_run: bool = False) -> Path:
                               "target images alone (no photos): use --kd anchor (or direct)")
     res, ch = G_T.resolution, G_T.img_channels
     pairs = "real pairs" if anchors.mode == "paired" else "anchor pairs (G_T(w_a), real target)"
-    print(f"distill: kd={cfg.kd}, {len(anchors)} {pairs}, student {cfg.arch} at {res}², device {device}")
+    say = print if info.is_main else (lambda *_: None)
+    say(f"distill: kd={cfg.kd}, {len(anchors)} {pairs}, student {cfg.arch} at {res}², device {device}"
+        + (f", {info.world_size} processes" if info.enabled else ""))
     if dry_run:
-        print(json.dumps(asdict(cfg), indent=2))
+        say(json.dumps(asdict(cfg), indent=2))
         return out / "model"
 
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)  # the same networks on every process
     S, D = build_student(cfg, ch, res)
     S, D = S.to(device).train(), D.to(device).train()
     opt_s = torch.optim.Adam(S.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
@@ -123,13 +138,12 @@ def distill(cfg: GPDDistillConfig, dry_run: bool = False) -> Path:
         if cfg.rel_anchor == "twin":
             return S(twin_x), twin_y
         return S(ax), ay
-    sampler = InfiniteSampler(len(anchors), seed=cfg.seed)
-    stream = PairStream(G_T, G_target, aws, cfg, batch=cfg.gen_batch)
+    sampler = InfiniteSampler(len(anchors), info.rank, info.world_size, seed=cfg.seed)
+    stream = PairStream(G_T, G_target, aws, cfg, batch=max(gen_gpu, 1), rank=info.rank)
     tau = cfg.tau if cfg.tau is not None else auto_tau(stream, aws)
-    print(f"φ = pixels + {phi_name}; τ = {tau:.4f}")
+    say(f"φ = pixels + {phi_name}; τ = {tau:.4f}")
 
-    grid_stream = PairStream(G_T, G_target, aws, cfg, batch=8)
-    grid_stream.gen.manual_seed(cfg.seed + 777)
+    grid_stream = PairStream(G_T, G_target, aws, replace(cfg, seed=cfg.seed + 777), batch=8)
     grid_gen = grid_stream.sample()
     grid_x = torch.cat([ax[:8], grid_gen["x"]])
     grid_y = torch.cat([ay[:8], grid_gen["y"]])
@@ -147,45 +161,54 @@ def distill(cfg: GPDDistillConfig, dry_run: bool = False) -> Path:
                                  "anchors": str(Path(cfg.anchors).resolve()),
                                  "adapted_dir": str(Path(cfg.adapted).resolve())})
 
+    drawn: dict[tuple[int, int], tuple] = {}
 
-    def step_fn(step: int) -> dict[str, float]:
+    def pairs_of(r: Round) -> tuple[torch.Tensor, torch.Tensor, dict | None]:
+        """This round's real pairs and generated pairs, drawn once and shared by the D and S phases."""
+        if (r.step, r.index) not in drawn:
+            for key in [k for k in drawn if k[0] != r.step]:  # an earlier step's draws
+                del drawn[key]
+            idx = sampler.next(r.size).to(device)
+            drawn[r.step, r.index] = (ax[idx], ay[idx], stream.sample() if cfg.kd != "none" else None)
+        return drawn[r.step, r.index]
+
+    def fakes(r: Round) -> torch.Tensor:  # the student's translations, paired with their inputs
+        x_r, _, gen = pairs_of(r)
+        xs = torch.cat([x_r, gen["x"]]) if gen is not None and cfg.adv_generated else x_r
+        return torch.cat([xs, S(xs)], 1)
+
+    def s_main(r: Round) -> tuple[torch.Tensor, dict[str, float]]:  # weighted KD terms
+        x_r, y_r, gen = pairs_of(r)
         stats: dict[str, float] = {}
-        idx = sampler.next(cfg.batch).to(device)
-        x_r, y_r = ax[idx], ay[idx]
-        gen = stream.sample() if cfg.kd != "none" else None
-        # --- D: real pairs vs the student's outputs ---
-        if weights["adv"] > 0:
-            D.requires_grad_(True)
-            opt_d.zero_grad(set_to_none=True)
-            with torch.no_grad():
-                xs = torch.cat([x_r, gen["x"]]) if gen is not None and cfg.adv_generated else x_r
-                fake = torch.cat([xs, S(xs)], 1)
-            loss_d = d_logistic(D(torch.cat([x_r, y_r], 1)), D(fake))
-            loss_d.backward()
-            opt_d.step()
-            D.requires_grad_(False)
-            stats["loss/D"] = float(loss_d.detach())
-        # --- S: weighted KD terms ---
-        opt_s.zero_grad(set_to_none=True)
         b = KDBatch(phi=phi, x_real=x_r, y_real=y_r, s_real=S(x_r), disc=D, adv_generated=cfg.adv_generated)
         if gen is not None:
             b.x_gen, b.y_gen, b.s_gen = gen["x"], gen["y"], S(gen["x"])
-            dist = latent_distance(gen["ws"], aws)
-            b.omega = trust_weight(dist, tau, cfg.omega_min) if cfg.kd == "anchor" else None
+            to_anchors = latent_distance(gen["ws"], aws)
+            b.omega = trust_weight(to_anchors, tau, cfg.omega_min) if cfg.kd == "anchor" else None
             if cfg.kd == "anchor":
-                b.post = anchor_posterior(dist, tau)
+                b.post = anchor_posterior(to_anchors, tau)
                 b.s_anchor, b.anchor_y = anchor_ends()
                 b.rel_weight = b.omega if cfg.rel_anchor == "corrected" else None
                 stats["kd/omega_mean"] = float(b.omega.mean())
         total, terms = combine(KD_TERMS, b, weights, total_key="loss/S")
-        total.backward()
-        opt_s.step()
-        stats.update(terms)
-        return stats  # run_loop stops on any non-finite value, naming the last good state
+        return total, {**stats, **terms}
 
-    state_objs = {"S": S, "D": D, "opt_s": opt_s, "opt_d": opt_d, "sampler": sampler, "stream": stream}
-    run_loop(cfg, out, state_objs, step_fn, save_model, save_samples, f"gpd distill ({cfg.kd})",
-             arch_keys=("arch", "channels", "depth", "kd"), resume_hint="gandistill gpd distill", bar_keys=("loss/S",),
-             diverged_hint="Lower --lr",
-             device=device, model_dir=out / "model")
+    # D (real pairs vs the student's outputs; none when w_adv = 0) → S
+    phases = d_phases(D, opt_d, reals=lambda r: torch.cat(pairs_of(r)[:2], 1), fakes=fakes,
+                      r1_gamma=0.0, r1_interval=0) if weights["adv"] > 0 else []
+    phases.append(Phase("S", s_main, opt_s, label="student loss"))
+
+    def average_buffers(step: int, stats: dict[str, float]) -> None:
+        """BatchNorm statistics are per process: their mean over the processes keeps the replicas identical."""
+        for buffer in (b for net in (S, D) for b in net.buffers() if b.is_floating_point()):
+            buffer.copy_(dist.all_reduce_sum(buffer, info) / info.world_size)
+
+    objs = {"S": S, "D": D, "opt_s": opt_s, "opt_d": opt_d, "sampler": sampler, "stream": stream}
+    train_loop(cfg, phases, objs, save_model=save_model, desc=f"gpd distill ({cfg.kd})",
+               resume_hint="gandistill gpd distill", device=device, info=info, grid=save_samples, seed=cfg.seed,
+               after_step=average_buffers if info.enabled else None,
+               inputs=inputs, arch_keys=("arch", "channels", "depth", "kd"), bar_keys=("loss/S", "loss/D"),
+               model_dir=out / "model", diverged_hint="Lower --lr")
+    if on_finish is not None:
+        on_finish(objs)
     return out / "model"

@@ -36,7 +36,7 @@ from typing import Callable
 
 import torch
 
-from ..teacher.loss import g_nonsaturating
+from ..train.gan_losses import g_nonsaturating
 from .cdc import cdc_term
 
 Phi = Callable[[torch.Tensor], list[torch.Tensor]]

@@ -5,16 +5,19 @@
     gandistill gpd pairs --adapted runs/adapt/model --anchors runs/adapt/anchors.safetensors --n 1000 --out pairs/
 
 With probability ``p_near`` a latent is drawn near an anchor, ``w = w_a + σ·std(W)·ε`` (one ε shared by
-all W+ rows, so the perturbation moves along W), else freely from the (shared) mapping network. The
-draws come from the stream's own generator, whose state is part of ``state_dict`` (exact resume).
+all W+ rows, so the perturbation moves along W), else freely from the (shared) mapping network. Each
+batch is drawn from a generator seeded by (seed, rank, batch number), so the state is one counter, the
+same on every process of a ``torchrun`` run, and ``--resume`` continues exactly; each rank draws its own pairs.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from ..errors import CheckpointError
 from ..io.atomic import atomic_write_text
 from ..utils.images import make_grid, save_image, to_uint8
 from ..utils.logging import progress_bar
@@ -24,17 +27,24 @@ from .config import PairsConfig
 
 class PairStream:
     def __init__(self, G_T, G_target, anchor_ws: torch.Tensor | None, cfg: PairsConfig | None = None,
-                 batch: int = 8):
+                 batch: int = 8, rank: int = 0):
         self.G_T, self.G_target, self.cfg, self.batch = G_T, G_target, cfg or PairsConfig(), batch
+        self.rank = rank
         self.device = next(G_T.parameters()).device
         self.anchor_ws = None if anchor_ws is None or len(anchor_ws) == 0 else anchor_ws.to(self.device)
         _, self.w_std = w_stats(G_T)
-        self.gen = torch.Generator().manual_seed(self.cfg.seed)
-        self.count = 0
+        self.draws = 0  # batches drawn so far
+        self.count = 0  # pairs drawn so far
+
+    def _generator(self) -> torch.Generator:
+        """The generator of the next batch: seeded by (seed, rank, batch number), well mixed."""
+        key = [self.cfg.seed % 2 ** 63, self.rank, self.draws]
+        return torch.Generator().manual_seed(int(np.random.SeedSequence(key).generate_state(1, np.uint64)[0]))
 
     def sample_ws(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(ws [n, num_ws, w_dim], anchor index [n], -1 for free samples)."""
-        G, g = self.G_T, self.gen
+        G, g = self.G_T, self._generator()
+        self.draws += 1
         z = torch.randn(n, G.z_dim, generator=g)
         u = torch.rand(n, generator=g)
         eps = torch.randn(n, 1, G.w_dim, generator=g)
@@ -66,11 +76,13 @@ class PairStream:
         return self.sample()
 
     def state_dict(self) -> dict:
-        return {"gen": self.gen.get_state(), "count": self.count, "seed": self.cfg.seed}
+        return {"draws": self.draws, "count": self.count, "seed": self.cfg.seed}
 
     def load_state_dict(self, state: dict) -> None:
-        self.gen.set_state(state["gen"])
-        self.count = int(state["count"])
+        if "draws" not in state:
+            raise CheckpointError("this training state holds a pair stream of an older gandistill version, "
+                                  "which cannot continue exactly; start the run afresh (--overwrite)")
+        self.draws, self.count = int(state["draws"]), int(state["count"])
 
 
 def dump_pairs(stream: PairStream, n: int, out: str | Path, progress: bool = True) -> Path:

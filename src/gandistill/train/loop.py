@@ -213,7 +213,9 @@ def train_loop(cfg: Any, phases: Sequence[Phase], objs: dict[str, Any], *,
                 break
     bar.close()
     log.close()
-    if model_dir is not None and not model_dir.is_dir():
+    # rank 0 decides: another process may look before rank 0 has finished writing the last model
+    if model_dir is not None and dist.all_reduce_sum(
+            torch.tensor(float(info.is_main and not model_dir.is_dir()), device=device), info) > 0:
         snapshot(step)
     dist.barrier(info)
     if step < cfg.steps and info.is_main:
