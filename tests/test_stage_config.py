@@ -200,3 +200,20 @@ def test_shared_gpd_generator_options_keep_adapted_required_on_plain_commands(tm
             cli(command)
         assert exc.value.code == 2 and "--adapted" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_a_run_saved_before_an_option_was_renamed_resumes_with_its_value(inputs, tmp_path, capsys):
+    """gpd adapt's cdc_weight became w_cdc: an older run's config.json still loads, and the old flag still works."""
+    out = tmp_path / "run"
+    saved = _saved("gpd adapt", inputs, out, seed=5)
+    saved["cdc_weight"] = saved.pop("w_cdc") / 4  # as a run written before the rename recorded it
+    dump_json(saved, out / "config.json")
+    assert cli(["gpd", "adapt", "--out", str(out), "--resume", "latest", "--dry-run"]) == 0
+    resolved = _printed_config(capsys.readouterr().out)
+    assert resolved["w_cdc"] == saved["cdc_weight"] and "cdc_weight" not in resolved and resolved["seed"] == 5
+    assert cli(["gpd", "adapt", "--out", str(out), "--resume", "latest", "--cdc-weight", "7", "--dry-run"]) == 0
+    assert _printed_config(capsys.readouterr().out)["w_cdc"] == 7.0
+    dump_json({**saved, "w_cdc": 1.0}, tmp_path / "both.json")  # old and new name disagreeing: one clear line
+    assert cli(["gpd", "adapt", "--config", str(tmp_path / "both.json"), "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "both.json" in err and "'cdc_weight' is the former name of 'w_cdc'" in err

@@ -29,7 +29,7 @@ class AdaptConfig(RunOptions, GANOptions):
     w_adv: float = field(1.0, help="weight of the generator's adversarial term (non-saturating loss of the "
                          "adaptation discriminator)")
     w_cdc: float = field(1000.0, help="cross-domain distance consistency weight (0 = plain fine-tuning); the "
-                         "loss is reduced like the CDC authors' code, whose weight is 1000")
+                         "loss is reduced like the CDC authors' code, whose weight is 1000", formerly="cdc_weight")
     cdc_layers: list[int] | None = field(None, help="comma-separated synthesis blocks whose activations CDC compares "
                                          "(default: every block but the first and the last, as CDC)")
     cdc_anchor_every: int = field(4, help="anchor-region discrimination (CDC): every N-th step draws latents near "
@@ -69,10 +69,10 @@ class ProjectConfig(ProgressOption):
     lr: float = field(0.2, help="Adam learning rate for W+ (units of std(W))")
     loss: Literal["auto", "lpips", "dfeat"] = field("auto", help="reconstruction loss: LPIPS when its weights "
                                                     "are present (auto), else D_T trunk features")
-    w_l2: float = field(1.0, help="weight of the pixel L2 term")
-    w_feat: float = field(1.0, help="weight of the perceptual/feature term")
+    w_l2: float = field(1.0, help="weight of the pixel L2 term", formerly="l2_weight")
+    w_feat: float = field(1.0, help="weight of the perceptual/feature term", formerly="feat_weight")
     w_wplus: float = field(0.01, help="pull the W+ rows towards their mean, keeping anchors "
-                           "transferable")
+                           "transferable", formerly="wplus_reg")
     noise_ramp: float = field(0.75, help="fraction of steps during which W is perturbed (noise regularisation)")
     noise_start: float = field(0.05, help="initial W perturbation (units of the W std)")
     batch: int = field(16, help="images projected together")
