@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..options import DeviceOption, field, field_like
-from ..train.run_options import ProgressOption, RunOptions
+from ..train.run_options import GANOptions, ProgressOption, RunOptions
 from .networks import PatchGANConfig, TranslatorShape
 
 
 @dataclass
-class AdaptConfig(RunOptions):
+class AdaptConfig(RunOptions, GANOptions):
     out: str = field("runs/gpd-adapt", help="run directory (config, checkpoints, samples, logs, model)")
     teacher: str = field("", help="source teacher model directory (G_T, D_T); required")
     target: str = field("", help="folder with the few (≤10) target-domain images; required")
@@ -23,11 +23,9 @@ class AdaptConfig(RunOptions):
                        "latents of a batch)")
     batch_gpu: int | None = field(None, help="latents per process and round (default: batch / processes; ≥ 2, "
                                   "CDC compares them); gradient accumulation makes up the rest")
-    lr_g: float = field(0.002, help="generator learning rate")
-    lr_d: float = field(0.002, help="discriminator learning rate")
-    beta2: float = field(0.99, help="Adam beta2 (beta1 is 0)")
-    r1_gamma: float | None = field(None, help="R1 weight; default 0.0002·res²/batch")
-    r1_interval: int = field(4, help="lazy R1: apply every N steps (0 disables)")
+    lr_g: float = field_like(GANOptions, "lr_g", 0.002)
+    lr_d: float = field_like(GANOptions, "lr_d", 0.002)
+    r1_interval: int = field_like(GANOptions, "r1_interval", 4)
     w_adv: float = field(1.0, help="weight of the generator's adversarial term (non-saturating loss of the "
                          "adaptation discriminator)")
     w_cdc: float = field(1000.0, help="cross-domain distance consistency weight (0 = plain fine-tuning); the "
@@ -48,8 +46,6 @@ class AdaptConfig(RunOptions):
         "both")
     measure_n: int = field(32, help="fixed latents on which diversity, correspondence and memorisation are "
                            "measured at every grid step (stats.jsonl: adapt/…)")
-    augment: Literal["none", "diffaug", "ada"] = field("diffaug", help="discriminator augmentation")
-    diffaug_policy: str = field("color,translation,cutout", help="DiffAugment ops (strong by default)")
     xflip: bool = field(True, help="also use mirrored targets")
 
     def __post_init__(self) -> None:
