@@ -24,7 +24,8 @@ from gandistill.io.state import (NonFiniteStateError, last_good_state, list_stat
 from gandistill.teacher import Generator, StyleGAN2Config, Teacher
 from gandistill.teacher.presets import preset_model
 from gandistill.teacher.train_config import TeacherTrainConfig
-from gandistill.utils.engine import RunOptions, run_loop
+from gandistill.train import Phase, train_loop
+from gandistill.train.run_options import RunOptions
 
 TINY = preset_model("tiny")  # the shared tiny test config (tests/conftest.py's fixture)
 
@@ -58,28 +59,28 @@ class ToyConfig(RunOptions):
 
 
 def toy_stage(cfg: ToyConfig) -> dict:
-    """A real run_loop stage (one linear layer, Adam): what KDIT/GPD stages plug into."""
+    """A real engine stage (one linear layer, Adam, one phase): what every stage plugs into."""
     torch.manual_seed(cfg.seed)
     net = torch.nn.Linear(3, 1)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     out = Path(cfg.out)
 
-    def step_fn(step: int) -> dict[str, float]:
-        opt.zero_grad()
+    def fit(r) -> tuple[torch.Tensor, dict[str, float]]:
         loss = (net(torch.ones(2, 3)) - 1).square().mean()
-        loss.backward()
-        opt.step()
-        if step == cfg.blow_up_at:  # the loss was finite; the update is not (as at lr 300)
+        return loss, {"loss/toy": float(loss.detach())}
+
+    def blow_up(r) -> tuple[None, dict[str, float]]:  # after the update: the loss was finite, the weights not
+        if r.step == cfg.blow_up_at:
             with torch.no_grad():
                 net.weight.fill_(float("nan"))
-        return {"loss/toy": float(loss.detach())}
+        return None, {}
 
     def save_model(step: int) -> None:
         (out / "model").mkdir(parents=True, exist_ok=True)
         torch.save(net.state_dict(), out / "model" / "net.pt")
 
-    run_loop(cfg, out, {"net": net, "opt": opt}, step_fn, save_model, None, "toy", arch_keys=(),
-             resume_hint="toy", model_dir=out / "model")
+    train_loop(cfg, [Phase("fit", fit, opt), Phase("blow_up", blow_up)], {"net": net, "opt": opt},
+               save_model=save_model, desc="toy", resume_hint="toy", model_dir=out / "model")
     return {"net": net, "opt": opt}
 
 

@@ -161,8 +161,13 @@ def test_device_and_progress_options_are_declared_once():
                 seen[flag] += 1
     assert seen["--device"] >= 12 and seen["--no-progress"] >= 10, seen
     src = Path(__file__).resolve().parents[1] / "src"
-    for help_text in want.values():  # ... and each help is written in one place, not copied into a command
-        assert sum(p.read_text(encoding="utf-8").count(f'"{help_text}') for p in src.rglob("*.py")) == 1, help_text
+    shared = [*want.values(), "generator learning rate", "Adam beta2 (beta1 is 0)", "lazy R1: apply every N steps",
+              "discriminator augmentation", "adapted model directory (output of gpd adapt)", "source teacher (default",
+              "synthesis noise: const", "truncation ψ: 1 = none", "write a sample grid every N steps",
+              "write training state and model every N steps"]
+    text = "".join(p.read_text(encoding="utf-8") for p in src.rglob("*.py"))
+    for help_text in shared:  # ... and each shared option's help is written in one place, not copied
+        assert text.count(f'help="{help_text}') == 1, help_text
     args = build_parser().parse_args(["gpd", "pairs", "--adapted", "a", "--n", "1", "--out", "o"])
     assert args.device == "auto"  # plain commands get the default without a dataclass in between
 
@@ -195,3 +200,20 @@ def test_shared_gpd_generator_options_keep_adapted_required_on_plain_commands(tm
             cli(command)
         assert exc.value.code == 2 and "--adapted" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_a_run_saved_before_an_option_was_renamed_resumes_with_its_value(inputs, tmp_path, capsys):
+    """gpd adapt's cdc_weight became w_cdc: an older run's config.json still loads, and the old flag still works."""
+    out = tmp_path / "run"
+    saved = _saved("gpd adapt", inputs, out, seed=5)
+    saved["cdc_weight"] = saved.pop("w_cdc") / 4  # as a run written before the rename recorded it
+    dump_json(saved, out / "config.json")
+    assert cli(["gpd", "adapt", "--out", str(out), "--resume", "latest", "--dry-run"]) == 0
+    resolved = _printed_config(capsys.readouterr().out)
+    assert resolved["w_cdc"] == saved["cdc_weight"] and "cdc_weight" not in resolved and resolved["seed"] == 5
+    assert cli(["gpd", "adapt", "--out", str(out), "--resume", "latest", "--cdc-weight", "7", "--dry-run"]) == 0
+    assert _printed_config(capsys.readouterr().out)["w_cdc"] == 7.0
+    dump_json({**saved, "w_cdc": 1.0}, tmp_path / "both.json")  # old and new name disagreeing: one clear line
+    assert cli(["gpd", "adapt", "--config", str(tmp_path / "both.json"), "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "both.json" in err and "'cdc_weight' is the former name of 'w_cdc'" in err

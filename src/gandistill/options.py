@@ -74,7 +74,7 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, prefix: str =
     Options not given are left out of the parsed args (so :func:`from_args` can tell them from a base's
     values) unless ``with_defaults``: then they hold the field's default, for commands that read ``args``,
     and a field marked ``required=True`` must be given (a config's own check covers the others, whose values
-    may come from ``--config``).
+    may come from ``--config``). A field's ``formerly`` names (see :func:`field`) stay accepted as options.
     """
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
@@ -94,15 +94,18 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, prefix: str =
         dest = prefix.replace("-", "_") + f.name
         unset = default if with_defaults else argparse.SUPPRESS
         if base is bool:
-            parser.add_argument(name, dest=dest, action=argparse.BooleanOptionalAction, default=unset,
-                                help=help_text + suffix)
-            continue
-        metavar = f.metadata.get("metavar")
-        if metavar is None:
-            metavar = "{" + ",".join(map(str, typing.get_args(base))) + "}" if typing.get_origin(base) is \
-                typing.Literal else (base.__name__.upper() if isinstance(base, type) else "LIST")
-        parser.add_argument(name, dest=dest, type=_converter(tp), default=unset, metavar=metavar,
-                            required=with_defaults and f.metadata.get("required", False), help=help_text + suffix)
+            kind: dict[str, Any] = {"action": argparse.BooleanOptionalAction}
+        else:
+            metavar = f.metadata.get("metavar")
+            if metavar is None:
+                metavar = "{" + ",".join(map(str, typing.get_args(base))) + "}" if typing.get_origin(base) is \
+                    typing.Literal else (base.__name__.upper() if isinstance(base, type) else "LIST")
+            kind = {"type": _converter(tp), "metavar": metavar,
+                    "required": with_defaults and f.metadata.get("required", False)}
+        parser.add_argument(name, dest=dest, default=unset, help=help_text + suffix, **kind)
+        for old in _former_names(f):  # old spellings keep working; the help points to the new one
+            parser.add_argument("--" + prefix + old.replace("_", "-"), dest=dest, default=argparse.SUPPRESS,
+                                help=f"former name of {name}", **{k: v for k, v in kind.items() if k != "required"})
 
 
 def from_args(cls: type[T], args: argparse.Namespace, prefix: str = "", base: T | None = None) -> T:
@@ -167,6 +170,7 @@ def from_dict(cls: type[T], data: dict[str, Any], strict: bool = True) -> T:
         raise OptionError(f"{cls.__name__}: expected a JSON object of options, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls) if f.init}
+    data = _renamed_keys(cls, data)
     unknown = set(data) - names
     if unknown and strict:
         raise OptionError(f"{cls.__name__}: unknown option(s) {sorted(unknown)}; known: {sorted(names)}")
@@ -185,6 +189,25 @@ def from_dict(cls: type[T], data: dict[str, Any], strict: bool = True) -> T:
     return cls(**kwargs)  # type: ignore[call-arg]
 
 
+def _former_names(f: dataclasses.Field) -> tuple[str, ...]:
+    old = f.metadata.get("formerly", ())
+    return (old,) if isinstance(old, str) else tuple(old)
+
+
+def _renamed_keys(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the former names of ``cls``'s options replaced by the current ones (older config.json)."""
+    data = dict(data)
+    for f in dataclasses.fields(cls):
+        for old in _former_names(f):
+            if old not in data:
+                continue
+            if f.name in data and data[f.name] != data[old]:
+                raise OptionError(f"{cls.__name__}: {old!r} is the former name of {f.name!r} and both are given "
+                                  f"with different values; keep only {f.name!r}")
+            data[f.name] = data.pop(old)
+    return data
+
+
 def load_config(cls: type[T], path: str | Path) -> T:
     """``from_dict(cls, <json file>)`` with errors that name the file."""
     data = read_json(path)
@@ -195,7 +218,10 @@ def load_config(cls: type[T], path: str | Path) -> T:
 
 
 def field(default: Any = dataclasses.MISSING, help: str = "", **meta: Any) -> Any:
-    """``dataclasses.field`` with a help text (shown by ``--help``); mutable defaults are copied."""
+    """``dataclasses.field`` with a help text (shown by ``--help``); mutable defaults are copied.
+
+    ``meta`` may hold ``metavar``, ``required`` (see :func:`add_dataclass_args`), ``cli=False`` (no option) and
+    ``formerly``: the option's earlier name(s), still read from config.json files and accepted as flags."""
     metadata = {"help": help, **meta}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=metadata)

@@ -10,16 +10,6 @@ from .stage_config import add_stage_options, resolve_stage_config
 _FMT = argparse.RawDescriptionHelpFormatter
 
 
-# loss weights renamed to the w_<term> form of the loss-term protocol: the old spellings still work
-_PROJECT_ALIASES = {"--l2-weight": "w_l2", "--feat-weight": "w_feat", "--wplus-reg": "w_wplus"}
-
-
-def _aliases(p, aliases: dict[str, str]) -> None:
-    for old, dest in aliases.items():
-        p.add_argument(old, dest=dest, type=float, default=argparse.SUPPRESS, metavar="FLOAT",
-                       help=f"former name of --{dest.replace('_', '-')}")
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     from ..gpd.config import (AdaptConfig, AnchorsConfig, GeneratorsOptions, GPDDistillConfig, PairsConfig,
                               ProjectConfig)
@@ -41,7 +31,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "  torchrun --nproc_per_node=4 -m gandistill.cli.main gpd adapt ... --batch 16   "
                         "(--batch: over all processes)")
     add_stage_options(a, AdaptConfig)
-    _aliases(a, {"--cdc-weight": "w_cdc"})
     a.set_defaults(func=_adapt)
 
     n = gsub.add_parser("anchors", help="project the real examples into W+ (anchors)", formatter_class=_FMT,
@@ -52,7 +41,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(A/ photos, B/ targets)\n  gandistill gpd anchors --adapted runs/adapt/model "
                         "--data sketches/   (target only)")
     add_dataclass_args(n, AnchorsConfig)
-    _aliases(n, _PROJECT_ALIASES)
     n.set_defaults(func=_anchors)
 
     q = gsub.add_parser("pairs", help="dump generated (G_T(w), G_target(w)) pairs as a paired dataset",
@@ -94,7 +82,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--output", required=True, type=Path, help="output folder (created); one PNG per input")
     add_dataclass_args(r, DeviceOption, with_defaults=True)
     add_dataclass_args(r.add_argument_group("projection"), ProjectConfig)
-    _aliases(r, _PROJECT_ALIASES)
     r.set_defaults(func=_route)
 
     e = gsub.add_parser("export", help="export a student to TorchScript or ONNX", formatter_class=_FMT,

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..options import DeviceOption, field, field_like
-from ..train.run_options import ProgressOption, RunOptions
+from ..train.run_options import GANOptions, ProgressOption, RunOptions
 from .networks import PatchGANConfig, TranslatorShape
 
 
 @dataclass
-class AdaptConfig(RunOptions):
+class AdaptConfig(RunOptions, GANOptions):
     out: str = field("runs/gpd-adapt", help="run directory (config, checkpoints, samples, logs, model)")
     teacher: str = field("", help="source teacher model directory (G_T, D_T); required")
     target: str = field("", help="folder with the few (≤10) target-domain images; required")
@@ -23,15 +23,13 @@ class AdaptConfig(RunOptions):
                        "latents of a batch)")
     batch_gpu: int | None = field(None, help="latents per process and round (default: batch / processes; ≥ 2, "
                                   "CDC compares them); gradient accumulation makes up the rest")
-    lr_g: float = field(0.002, help="generator learning rate")
-    lr_d: float = field(0.002, help="discriminator learning rate")
-    beta2: float = field(0.99, help="Adam beta2 (beta1 is 0)")
-    r1_gamma: float | None = field(None, help="R1 weight; default 0.0002·res²/batch")
-    r1_interval: int = field(4, help="lazy R1: apply every N steps (0 disables)")
+    lr_g: float = field_like(GANOptions, "lr_g", 0.002)
+    lr_d: float = field_like(GANOptions, "lr_d", 0.002)
+    r1_interval: int = field_like(GANOptions, "r1_interval", 4)
     w_adv: float = field(1.0, help="weight of the generator's adversarial term (non-saturating loss of the "
                          "adaptation discriminator)")
     w_cdc: float = field(1000.0, help="cross-domain distance consistency weight (0 = plain fine-tuning); the "
-                         "loss is reduced like the CDC authors' code, whose weight is 1000")
+                         "loss is reduced like the CDC authors' code, whose weight is 1000", formerly="cdc_weight")
     cdc_layers: list[int] | None = field(None, help="comma-separated synthesis blocks whose activations CDC compares "
                                          "(default: every block but the first and the last, as CDC)")
     cdc_anchor_every: int = field(4, help="anchor-region discrimination (CDC): every N-th step draws latents near "
@@ -48,8 +46,6 @@ class AdaptConfig(RunOptions):
         "both")
     measure_n: int = field(32, help="fixed latents on which diversity, correspondence and memorisation are "
                            "measured at every grid step (stats.jsonl: adapt/…)")
-    augment: Literal["none", "diffaug", "ada"] = field("diffaug", help="discriminator augmentation")
-    diffaug_policy: str = field("color,translation,cutout", help="DiffAugment ops (strong by default)")
     xflip: bool = field(True, help="also use mirrored targets")
 
     def __post_init__(self) -> None:
@@ -73,10 +69,10 @@ class ProjectConfig(ProgressOption):
     lr: float = field(0.2, help="Adam learning rate for W+ (units of std(W))")
     loss: Literal["auto", "lpips", "dfeat"] = field("auto", help="reconstruction loss: LPIPS when its weights "
                                                     "are present (auto), else D_T trunk features")
-    w_l2: float = field(1.0, help="weight of the pixel L2 term")
-    w_feat: float = field(1.0, help="weight of the perceptual/feature term")
+    w_l2: float = field(1.0, help="weight of the pixel L2 term", formerly="l2_weight")
+    w_feat: float = field(1.0, help="weight of the perceptual/feature term", formerly="feat_weight")
     w_wplus: float = field(0.01, help="pull the W+ rows towards their mean, keeping anchors "
-                           "transferable")
+                           "transferable", formerly="wplus_reg")
     noise_ramp: float = field(0.75, help="fraction of steps during which W is perturbed (noise regularisation)")
     noise_start: float = field(0.05, help="initial W perturbation (units of the W std)")
     batch: int = field(16, help="images projected together")

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal
 
 from ..options import field, field_like
-from ..train.run_options import RunOptions
+from ..train.run_options import GANOptions, RunOptions
 from .config import StyleGAN2Config
 
 
 @dataclass
-class TeacherTrainConfig(RunOptions):
+class TeacherTrainConfig(RunOptions, GANOptions):
     """The engine's options (:class:`RunOptions`: seed, device, cadence, resume) plus the teacher's own."""
 
     out: str = field("runs/teacher", help="run directory (config, checkpoints, samples, logs, model)")
@@ -25,11 +24,6 @@ class TeacherTrainConfig(RunOptions):
     batch: int = field(16, help="total batch size over all processes")
     batch_gpu: int | None = field(None, help="per-process micro-batch; gradient accumulation makes up "
                                              "the rest (default: --batch / processes)")
-    lr_g: float = field(0.0025, help="generator learning rate")
-    lr_d: float = field(0.0025, help="discriminator learning rate")
-    beta2: float = field(0.99, help="Adam beta2 (beta1 is 0)")
-    r1_gamma: float | None = field(None, help="R1 weight; default 0.0002·res²/batch (NVlabs heuristic)")
-    r1_interval: int = field(16, help="lazy R1: apply every N steps (0 disables)")
     pl_weight: float = field(0.0, help="path-length regularisation weight (0 disables; 2 in StyleGAN2)")
     pl_interval: int = field(4, help="lazy path-length regularisation interval")
     style_mixing: float = field(0.9, help="probability of style-mixing regularisation")
@@ -43,9 +37,6 @@ class TeacherTrainConfig(RunOptions):
                                               "and fade it linearly to --d-proj-blur over --d-proj-blur-fade "
                                               "thousand images (StyleGAN-XL's blur_init_sigma; 0 = no fade)")
     d_proj_blur_fade: float = field(200.0, help="projected D: thousands of images over which the initial blur fades")
-    augment: Literal["none", "diffaug", "ada"] = field("diffaug", help="discriminator augmentation")
-    diffaug_policy: str = field("color,translation,cutout", help="comma-separated DiffAugment ops from "
-                                                                 "color, translation, cutout")
     ada_target: float = field(0.6, help="ADA target for E[sign(D(real))]")
     ada_interval: int = field(4, help="ADA: adjust p every N steps")
     ada_kimg: float = field(100.0, help="ADA: images (in thousands) for p to move by 1")
