@@ -259,10 +259,15 @@ def main() -> None:
     report = {"benchmark": "teacher_speed", "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
               "cpus": os.cpu_count(), "repeats": args.repeats,
               "clock": "CPU time of the one compute thread" if args.clock == "cpu" else "wall", "results": results}
+    emit(report, args.out)
+
+
+def emit(report: dict, out: str | None) -> None:
+    """Print the report as JSON, and write it to ``out`` too when given."""
     text = json.dumps(report, indent=2)
     print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
+    if out:
+        with open(out, "w") as fh:
             fh.write(text + "\n")
 
 
