@@ -32,9 +32,9 @@ ARM_OPTIONS = {  # the only difference between the arms is the discriminator
     "projected-w0.1": ["--d-arch", "projected", "--d-proj-weight", "0.1"],  # the pixel D leads
     "projected-blur1": ["--d-arch", "projected", "--d-proj-blur", "1"],  # no pixel-level gradient from the features
     # Projected GANs' own learning rate (2e-4 for G and D, theirs for the StyleGAN2 generator too); ours is 2.5e-3
-    # warm-up with the pixel D alone for 40 kimg, then the heads, their input blurred at first (σ 2 → 0 over 100 kimg)
-    "projected-warm40": ["--d-arch", "projected", "--d-proj-warmup", "40", "--d-proj-blur-init", "2",
-                         "--d-proj-blur-fade", "100"],
+    # warm-up with the pixel D alone for 10 kimg, then the heads, their input blurred at first (σ 2 → 0 by 30 kimg)
+    "projected-warm10": ["--d-arch", "projected", "--d-proj-warmup", "10", "--d-proj-blur-init", "2",
+                         "--d-proj-blur-fade", "30"],
     "projected-lr2e4": ["--d-arch", "projected", "--lr-g", "0.0002", "--lr-d", "0.0002"],
 }
 

@@ -163,8 +163,9 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False, on_finish: Callable[[dict], N
         batch = AdaptBatch(G_T, G, fake, lambda img: disc(aug(img), image_level), cdc_ws, cdc_feats,
                            cfg.cdc_layers, cfg.w_cdc)
         loss, stats = combine(ADAPT_TERMS, batch, g_weights)
-        if cfg.w_cdc == 0:  # plain fine-tuning still reports its CDC, as a measure (no gradient at weight 0)
-            stats["loss/cdc"] = float(ADAPT_TERMS["cdc"](batch))
+        if cfg.w_cdc == 0:  # plain fine-tuning still reports its CDC, as a measure (no graph at weight 0)
+            with torch.no_grad():
+                stats["loss/cdc"] = float(ADAPT_TERMS["cdc"](batch))
         return loss, stats
 
     # a step's latents are all anchor-region or all free, so every round of the step is judged (R1 too)
