@@ -150,6 +150,8 @@ def main() -> None:
     unknown = sorted(set(paths) - set(PATHS))
     if unknown:
         ap.error(f"--paths: unknown {', '.join(unknown)}; choose from {', '.join(PATHS)}")
+    if args.batch < 1 or (args.blocks is not None and args.blocks < 1) or (args.block_s is not None and args.block_s <= 0):
+        ap.error("--batch and --blocks must be ≥ 1 and --block-s > 0")
     torch.set_num_threads(1)
     report = measure(batch=args.batch, blocks=args.blocks or (3 if args.quick else 5),
                      block_s=args.block_s or (0.4 if args.quick else 2.0), paths=paths)
