@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import statistics
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from typing import Callable
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gandistill import api  # noqa: E402
 from gandistill.gpd import ProjectConfig, TranslatorConfig, UNetTranslator, teacher_route  # noqa: E402
@@ -45,6 +45,7 @@ from gandistill.teacher import StyleGAN2Config, Teacher  # noqa: E402
 from gandistill.teacher.presets import preset_model  # noqa: E402
 from gandistill.teacher.sample import sample_seeds  # noqa: E402
 from gandistill.utils.inference import use_channels_last  # noqa: E402
+from teacher_speed import emit  # noqa: E402  (the one JSON report writer of the benchmarks)
 
 PATHS = ("teacher_sample", "triplets", "kdit_i2i", "kdit_x2i", "gpd_unet", "projection", "evaluate")
 Run = Callable[[], int]  # one call of an entry point; returns how many images it made
@@ -155,10 +156,7 @@ def main() -> None:
     torch.set_num_threads(1)
     report = measure(batch=args.batch, blocks=args.blocks or (3 if args.quick else 5),
                      block_s=args.block_s or (0.4 if args.quick else 2.0), paths=paths)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    emit(report, args.out)
 
 
 if __name__ == "__main__":
