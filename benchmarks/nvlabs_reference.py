@@ -27,7 +27,7 @@ import time
 import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from teacher_speed import CONFIGS, _run_worker, _split  # noqa: E402  (ours: the same workers as teacher_speed)
+from teacher_speed import CONFIGS, _run_worker, _split, emit  # noqa: E402  (ours: the same workers as teacher_speed)
 
 SAMPLE_CONFIGS = ("ref_64px_b8", "256px_default_b4")
 
@@ -165,11 +165,7 @@ def main() -> None:
         results.append(row)
     report = {"benchmark": "nvlabs_reference", "torch": torch.__version__, "threads": 1,
               "clock": "CPU time of the one compute thread", "repeats": args.repeats, "results": results}
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text + "\n")
+    emit(report, args.out)
 
 
 if __name__ == "__main__":

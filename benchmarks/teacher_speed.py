@@ -12,9 +12,8 @@ the real engine.
 
 The ``ref_*`` configs are the reference configuration of the speed issue: z = w = 512, 8 mapping
 layers, 64 channels at every resolution, lazy R1 γ = 10, path length weight 2, style mixing 0.9, no
-augmentation — so their figures compare directly with NVlabs stylegan2-ada-pytorch on this machine
-(REFERENCE below: train 64 px b8 9.66 img/s, train 32 px b8 26.1, sample 64 px b8 79.4, sample
-256 px b4 0.91).
+augmentation; ``benchmarks/nvlabs_reference.py`` runs NVlabs stylegan2-ada-pytorch beside these
+workers for same-run ratios.
 """
 from __future__ import annotations
 
@@ -38,9 +37,6 @@ CONFIGS = {
     "64px_64ch_b8": dict(resolution=64, channel_base=4096, channel_max=64, z_dim=64, w_dim=64, mapping_layers=4, batch=8, train=True),
     "256px_default_b4": dict(resolution=256, channel_base=16384, channel_max=512, z_dim=512, w_dim=512, mapping_layers=8, batch=4, train=False),
 }
-# NVlabs stylegan2-ada-pytorch on this machine (images/s), as given in the speed issue
-REFERENCE = {("ref_64px_b8", "train"): 9.66, ("ref_32px_b8", "train"): 26.1, ("ref_64px_b8", "sample"): 79.4,
-             ("256px_default_b4", "sample"): 0.91}
 
 
 def _split(name: str):
@@ -258,19 +254,20 @@ def main() -> None:
                 ok.sort(key=lambda r: r["images_per_sec"])
                 row = dict(ok[len(ok) // 2])
                 row["images_per_sec_runs"] = [r["images_per_sec"] for r in rs if "error" not in r]
-                ref = REFERENCE.get((name, what))
-                if ref is not None:
-                    row["nvlabs_images_per_sec"] = ref
-                    row["ratio_to_nvlabs"] = round(row["images_per_sec"] / ref, 2)
                 results.append(row)
 
     report = {"benchmark": "teacher_speed", "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
               "cpus": os.cpu_count(), "repeats": args.repeats,
               "clock": "CPU time of the one compute thread" if args.clock == "cpu" else "wall", "results": results}
+    emit(report, args.out)
+
+
+def emit(report: dict, out: str | None) -> None:
+    """Print the report as JSON, and write it to ``out`` too when given."""
     text = json.dumps(report, indent=2)
     print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
+    if out:
+        with open(out, "w") as fh:
             fh.write(text + "\n")
 
 
