@@ -6,10 +6,12 @@
     def render(G, z): ...
 
 Every inference entry point (teacher sample, triplets, translate, serve, the API, projection, evaluate)
-goes through these two, so none is left on the slow NCHW path. Channels-last is 1.3–1.5× faster for
-these convolution stacks on CPU (benchmarks/teacher_speed.py) and is what tensor cores want on GPUs;
-results agree with NCHW within float rounding (tests/test_channels_last.py). Opt out with the
-environment variable ``GANDISTILL_CHANNELS_LAST=0`` or :func:`use_channels_last`.
+goes through these two. Channels-last is 1.3–1.5× faster for the StyleGAN2 stacks on CPU
+(benchmarks/teacher_speed.py) and is what tensor cores want on GPUs; per entry point see
+benchmarks/inference_layouts.py (on CPU the GPD U-Net, whose InstanceNorm copies to NCHW, and the I2I
+student's 1×1 convs gain little or lose). Results agree with NCHW within float rounding
+(tests/test_channels_last.py). Opt out with the environment variable ``GANDISTILL_CHANNELS_LAST=0``
+or :func:`use_channels_last`.
 """
 from __future__ import annotations
 
