@@ -111,8 +111,9 @@ def run_arm(args: argparse.Namespace) -> None:
         while curve["cpu_s"] < target - 1:
             if sec_per_step is None:
                 steps = curve["step"] + 20  # calibration chunk
-            else:
-                steps = curve["step"] + max(1, int((target - curve["cpu_s"]) / sec_per_step))
+            else:  # aim at 3/4 of the rest while it is large: a step's cost can change (a warm-up schedule)
+                left = target - curve["cpu_s"]
+                steps = curve["step"] + max(1, int((left if left < 120 else 0.75 * left) / sec_per_step))
             cmd = base + ["--steps", str(steps)]
             if curve["step"] > 0:
                 cmd = [c for c in cmd] + ["--resume", "latest"]

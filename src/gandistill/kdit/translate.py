@@ -30,7 +30,7 @@ from ..data.labels import load_label_map
 from ..errors import DataError, GandistillWarning
 from ..io.pretrained import read_model_config
 from ..utils.images import to_uint8
-from ..utils.inference import inference, prepare_for_inference
+from ..utils.inference import inference, prepare_for_inference, to_channels_last
 from ..utils.logging import progress_bar
 from .i2i import I2IStudent
 from .x2i import X2IStudent
@@ -101,7 +101,9 @@ def i2i_outputs(model: I2IStudent, chunks: Iterable[tuple[torch.Tensor, torch.Te
     gen = torch.Generator().manual_seed(seed)
     for x, ref in chunks:
         z = torch.randn(len(x), model.config.teacher.z_dim, generator=gen).to(device)
-        yield model(x.to(device), None if ref is None else ref.to(device), k=k, z_ref=z)
+        # inputs in the network's layout: an NCHW image would make the encoders' first layers NCHW too
+        yield model(to_channels_last(x.to(device)), None if ref is None else to_channels_last(ref.to(device)),
+                    k=k, z_ref=z)
 
 
 def x2i_outputs(model: X2IStudent, cond: torch.Tensor, samples: int, batch: int, seed: int,
@@ -111,7 +113,7 @@ def x2i_outputs(model: X2IStudent, cond: torch.Tensor, samples: int, batch: int,
     takes (images, text embeddings or waveforms). Call under inference mode."""
     gen = torch.Generator().manual_seed(seed)
     for s in range(0, len(cond), batch):
-        c = model.encode(cond[s:s + batch].to(device))
+        c = model.encode(to_channels_last(cond[s:s + batch].to(device)))  # images: the network's layout
         for j in range(samples):
             z = torch.randn(c.shape[0], model.config.z_dim, generator=gen).to(device)
             yield s, j, model(None, z, c=c)

@@ -8,9 +8,9 @@
 Every inference entry point (teacher sample, triplets, translate, serve, the API, projection, evaluate)
 goes through these two. Channels-last is 1.3–1.5× faster for the StyleGAN2 stacks on CPU
 (benchmarks/teacher_speed.py) and is what tensor cores want on GPUs; per entry point see
-benchmarks/inference_layouts.py (on CPU the GPD U-Net, whose InstanceNorm copies to NCHW, and the I2I
-student's 1×1 convs gain little or lose). Results agree with NCHW within float rounding
-(tests/test_channels_last.py). Opt out with the environment variable ``GANDISTILL_CHANNELS_LAST=0``
+benchmarks/inference_layouts.py (every one 1.2× or more on CPU); the KDIT students take their input images
+through :func:`to_channels_last`, so their 1×1 fromRGB runs as a matmul. Results agree with NCHW within
+float rounding (tests/test_channels_last.py). Opt out with the environment variable ``GANDISTILL_CHANNELS_LAST=0``
 or :func:`use_channels_last`.
 """
 from __future__ import annotations
