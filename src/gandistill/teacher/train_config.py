@@ -52,5 +52,9 @@ class TeacherTrainConfig(RunOptions, GANOptions):
     def __post_init__(self) -> None:
         if self.batch <= 0 or self.steps < 0:
             raise ValueError("batch must be positive and steps non-negative")
-        if self.d_proj_warmup < 0 or not 0 <= self.d_proj_blur_init <= 8 or self.d_proj_blur_fade <= 0:
-            raise ValueError("d_proj_warmup must be ≥ 0, d_proj_blur_init in 0…8 and d_proj_blur_fade > 0")
+        if self.d_proj_warmup < 0:
+            raise ValueError(f"--d-proj-warmup must be ≥ 0 (thousands of images), got {self.d_proj_warmup}")
+        if not 0 <= self.d_proj_blur_init <= 8:
+            raise ValueError(f"--d-proj-blur-init must be in 0…8 (pixels), got {self.d_proj_blur_init}")
+        if self.d_proj_blur_fade <= 0:
+            raise ValueError(f"--d-proj-blur-fade must be > 0 (thousands of images), got {self.d_proj_blur_fade}")
