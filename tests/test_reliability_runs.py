@@ -84,6 +84,13 @@ def toy_stage(cfg: ToyConfig) -> dict:
     return {"net": net, "opt": opt}
 
 
+def teacher_cli_args(out: Path, snap_every: int) -> list[str]:
+    """``teacher train`` on 16 toyfaces with a tiny network, no augmentation and no grids (add ``--steps``)."""
+    return ["teacher", "train", "--out", str(out), "--data-n", "16", "--resolution", "16", "--z-dim", "16",
+            "--w-dim", "16", "--mapping-layers", "2", "--channel-base", "256", "--channel-max", "16", "--batch",
+            "4", "--augment", "none", "--snap-every", str(snap_every), "--grid-every", "0", "--no-progress"]
+
+
 def toy(tmp_path, **kw) -> ToyConfig:
     return ToyConfig(out=str(tmp_path / "run"), snap_every=1, keep=2, progress=False, **kw)
 
@@ -147,9 +154,7 @@ def test_overwrite_never_deletes_an_input_of_the_new_run(tmp_path):
 
 def test_teacher_cli_refuses_forgotten_resume_and_overwrite_starts_fresh(tmp_path, capsys):
     out = tmp_path / "run"
-    args = ["teacher", "train", "--out", str(out), "--data-n", "16", "--resolution", "16", "--z-dim", "16",
-            "--w-dim", "16", "--mapping-layers", "2", "--channel-base", "256", "--channel-max", "16", "--batch",
-            "4", "--augment", "none", "--snap-every", "2", "--grid-every", "0", "--no-progress"]
+    args = teacher_cli_args(out, snap_every=2)
     assert cli(args + ["--steps", "4"]) == 0
     capsys.readouterr()
     before = tree(out)
@@ -227,9 +232,7 @@ def test_engine_resume_applies_new_learning_rate(tmp_path, capsys):
 
 def test_teacher_cli_resume_with_lr_changes_adam(tmp_path, capsys):
     out = tmp_path / "run"
-    args = ["teacher", "train", "--out", str(out), "--data-n", "16", "--resolution", "16", "--z-dim", "16",
-            "--w-dim", "16", "--mapping-layers", "2", "--channel-base", "256", "--channel-max", "16", "--batch",
-            "4", "--augment", "none", "--snap-every", "1", "--grid-every", "0", "--no-progress"]
+    args = teacher_cli_args(out, snap_every=1)
     assert cli(args + ["--steps", "1"]) == 0
     capsys.readouterr()
     assert cli(["teacher", "train", "--out", str(out), "--resume", "latest", "--steps", "2", "--lr-d", "0.0001",
@@ -335,9 +338,7 @@ def test_full_disk_gives_one_line_and_keeps_earlier_files(tmp_path, capsys, monk
     import gandistill.io.state as state_io
 
     out = tmp_path / "run"
-    args = ["teacher", "train", "--out", str(out), "--data-n", "16", "--resolution", "16", "--z-dim", "16",
-            "--w-dim", "16", "--mapping-layers", "2", "--channel-base", "256", "--channel-max", "16", "--batch",
-            "4", "--augment", "none", "--snap-every", "1", "--grid-every", "0", "--no-progress"]
+    args = teacher_cli_args(out, snap_every=1)
     assert cli(args + ["--steps", "1"]) == 0
     capsys.readouterr()
     before = (out / "checkpoints" / "state-00000001.pt").read_bytes()
