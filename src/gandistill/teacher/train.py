@@ -54,7 +54,7 @@ def projected_schedule(cfg: TeacherTrainConfig, D: torch.nn.Module) -> Callable[
     def set_schedule(r: Round) -> tuple[None, dict[str, float]]:
         kimg = r.step * cfg.batch / 1000
         D.heads_on = kimg >= cfg.d_proj_warmup
-        fade = max(0.0, 1 - kimg / cfg.d_proj_blur_fade) if cfg.d_proj_blur_init > 0 else 0.0
+        fade = max(0.0, 1 - kimg / cfg.d_proj_blur_fade)
         D.blur_sigma = max(cfg.model.d_proj_blur, cfg.d_proj_blur_init * fade)
         return None, {"schedule/heads_on": float(D.heads_on), "schedule/blur_sigma": D.blur_sigma}
     return set_schedule
