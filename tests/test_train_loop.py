@@ -2,6 +2,7 @@
 on regularisation phases, rank-0-only writes, resume, EMA, the D phase and the GPU settings (off on CPU)."""
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from gandistill.train import precision
 from gandistill.train.ema import ema_beta
 from gandistill.train.gan_losses import r1_penalty
 from gandistill.utils.dist import DistInfo
+from gandistill.utils.training import adam
 
 
 @dataclass
@@ -136,6 +138,37 @@ def test_ema_follows_the_half_life_in_images():
     torch.nn.init.ones_(net.weight), torch.nn.init.ones_(net.bias)
     EMA(avg, net, batch=10, half_life_kimg=0.01).update(step=10**6)  # one half-life per step
     torch.testing.assert_close(avg.weight, torch.full_like(avg.weight, 0.5))
+
+
+def test_ema_update_equals_the_per_parameter_lerp_bit_for_bit():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.BatchNorm1d(7), torch.nn.Linear(7, 3))
+    avg = copy.deepcopy(net).requires_grad_(False)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p))
+        net[1].running_mean.add_(1.0)
+    expected = [p.detach().lerp(q, ema_beta(4, 3 * 4, 0.01, 0.05)) for p, q in zip(net.parameters(), avg.parameters())]
+    EMA(avg, net, batch=4, half_life_kimg=0.01, rampup=0.05).update(step=2)  # written into avg in place
+    assert all(torch.equal(a, e) for a, e in zip(avg.parameters(), expected))
+    assert torch.equal(avg[1].running_mean, net[1].running_mean)  # buffers are copied as they are
+
+
+def test_adam_is_fused_and_a_resumed_state_keeps_its_own_update():
+    torch.manual_seed(0)
+    net = torch.nn.Linear(6, 2)
+    opt = adam(net.parameters(), lr=0.01, beta2=0.99, reg_interval=4)
+    assert opt.param_groups[0]["fused"] is True  # one kernel per tensor on CPU
+    ratio = 4 / 5
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.01 * ratio)
+    assert opt.param_groups[0]["betas"] == pytest.approx((0.0, 0.99 ** ratio))
+    # a state saved by the per-parameter update (earlier versions) resumes with that update: bit for bit
+    loop = torch.optim.Adam(net.parameters(), lr=0.01)
+    net(torch.randn(3, 6)).sum().backward()
+    loop.step()
+    resumed = adam(net.parameters(), lr=0.01, beta2=0.99, reg_interval=4)
+    resumed.load_state_dict(loop.state_dict())
+    assert resumed.param_groups[0]["fused"] is None
 
 
 def test_d_phases_patch_logits_and_lazy_r1():

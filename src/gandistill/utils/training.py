@@ -48,9 +48,17 @@ class StopFlag:
 
 def adam(params, lr: float, beta2: float, reg_interval: int, beta1: float = 0.0) -> torch.optim.Adam:
     """Adam for GAN training; with lazy regularisation every ``reg_interval`` steps, lr and betas are
-    scaled so that the effective schedule matches per-step regularisation (StyleGAN2)."""
+    scaled so that the effective schedule matches per-step regularisation (StyleGAN2).
+
+    On CPU and CUDA the update is torch's fused kernel (one pass over each tensor instead of a Python loop
+    of ~6 elementwise ops per parameter: ~3× faster on CPU). It rounds differently from the loop in the last
+    bit (~1e-7), and deterministically, so a resumed run still continues bit for bit (the saved state records
+    which update it used)."""
+    params = list(params)
     ratio = reg_interval / (reg_interval + 1) if reg_interval > 0 else 1.0
-    return torch.optim.Adam(params, lr=lr * ratio, betas=(beta1 ** ratio, beta2 ** ratio), eps=1e-8)
+    fused = bool(params) and all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
+    return torch.optim.Adam(params, lr=lr * ratio, betas=(beta1 ** ratio, beta2 ** ratio), eps=1e-8,
+                            fused=fused or None)
 
 
 def config_record(cfg: Any) -> dict[str, Any]:
