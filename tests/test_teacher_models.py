@@ -123,6 +123,28 @@ def test_minibatch_stddev_groups_like_reference():
     assert minibatch_stddev(torch.randn(6, 2, 4, 4), 4).shape == (6, 3, 4, 4)  # falls back to group 3
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_discriminator_pair_equals_two_calls(channels_last):
+    # fakes and reals in one pass: the same logits and weight gradients as two passes (mbstd within each batch)
+    torch.manual_seed(0)
+    D = Discriminator(StyleGAN2Config(**TINY)).double()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    D.to(memory_format=fmt)
+    a, b = (torch.randn(8, 3, 16, 16, dtype=torch.float64).contiguous(memory_format=fmt) for _ in range(2))
+    la, lb = D.pair(a, b)
+    ra, rb = D(a), D(b)
+    torch.testing.assert_close(la, ra, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(lb, rb, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(D.pair(a, 3 * b)[0], la, rtol=1e-12, atol=1e-12)  # a's groups do not see b
+    assert not torch.allclose(D(torch.cat([a, b]))[:8], ra)  # as one batch of 16 they would
+    grads = torch.autograd.grad((la.sum() - lb.square().sum()), list(D.parameters()))
+    expected = torch.autograd.grad((ra.sum() - rb.square().sum()), list(D.parameters()))
+    for g, e in zip(grads, expected):
+        torch.testing.assert_close(g, e, rtol=1e-10, atol=1e-12)
+    la, lb = D.pair(a[:6], b)  # unequal batches: two ordinary passes
+    assert la.shape == (6, 1) and lb.shape == (8, 1)
+
+
 def test_generator_loads_from_teacher_dir_and_wrong_class_errors(tmp_path):
     torch.manual_seed(0)
     t = Teacher(StyleGAN2Config(**TINY))

@@ -189,6 +189,28 @@ def test_d_phases_patch_logits_and_lazy_r1():
     assert set(stats) == {"loss/D", "scores/real", "scores/fake", "loss/r1"}
 
 
+def test_d_phases_disc_pair_replaces_the_two_calls():
+    torch.manual_seed(0)
+    D = torch.nn.Conv2d(3, 1, 3, padding=1)
+    real, fake = torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4)
+    seen = []
+
+    def pair(f, r):
+        seen.append((f, r))
+        both = D(torch.cat([f, r]))
+        return both[:len(f)], both[len(f):]
+
+    stats = {}
+    for disc_pair in (None, pair):
+        D.zero_grad()
+        main, _ = d_phases(D, torch.optim.SGD(D.parameters(), lr=0.0), reals=lambda r: real, fakes=lambda r: fake,
+                           r1_gamma=1.0, r1_interval=4, disc_pair=disc_pair)
+        stats[disc_pair is None] = (run_phase(main, 0, others=[main]), D.weight.grad.clone())
+    assert len(seen) == 1 and torch.equal(seen[0][0], fake) and torch.equal(seen[0][1], real)  # fakes first
+    assert stats[False][0] == pytest.approx(stats[True][0], rel=1e-6)
+    torch.testing.assert_close(stats[False][1], stats[True][1])
+
+
 def test_gpu_settings_are_off_on_cpu(tmp_path):
     cpu = torch.device("cpu")
     tf32 = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)

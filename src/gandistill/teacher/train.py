@@ -28,6 +28,7 @@ from ..utils import dist
 from ..utils.images import save_grid, to_float
 from ..utils.training import adam, prepare_run_dir
 from .augment import Augment
+from .discriminator import Discriminator
 from .generator import Generator
 from .health import DiscriminatorWatch
 from .model import Teacher, make_discriminator
@@ -86,10 +87,13 @@ def teacher_phases(cfg: TeacherTrainConfig, G: Generator, D: torch.nn.Module, au
         return loss, {"loss/pl": float(loss.detach())}
 
     r1_gamma = cfg.r1_gamma if cfg.r1_gamma is not None else r1_gamma_heuristic(cfg.model.resolution, cfg.batch)
+    # fakes and reals through D in one pass (augmented in the same order as two calls: the same randomness)
+    pair = (lambda fake, real: D.pair(aug(fake), aug(real))) if isinstance(D, Discriminator) and not cfg.compile \
+        else None
     d = d_phases(lambda x: run_D(aug(x)), opt_d, reals=lambda r: reals(r.size),
                  fakes=lambda r: G.synthesis(latents(r.size)), r1_gamma=r1_gamma, r1_interval=cfg.r1_interval,
                  disc_reg=lambda x: D(aug(x)), on_real_logits=aug.accumulate, r1_per_image=False,
-                 penalty=r1_penalty)  # R1 on un-augmented reals, through the augmentation, eager D
+                 penalty=r1_penalty, disc_pair=pair)  # R1 on un-augmented reals, through the augmentation, eager D
     g_reg_interval = cfg.pl_interval if cfg.pl_weight > 0 else 0
     schedule = [Phase("schedule", projected_schedule(cfg, D))] if cfg.model.d_arch == "projected" else []
     return [*schedule, Phase("G", g_main, opt_g, label="generator loss"),

@@ -106,7 +106,9 @@ def d_phases(disc: Callable[[torch.Tensor], torch.Tensor], opt: torch.optim.Opti
              reals: Callable[[Round], torch.Tensor], fakes: Callable[[Round], torch.Tensor], *,
              r1_gamma: float, r1_interval: int, disc_reg: Callable[[torch.Tensor], torch.Tensor] | None = None,
              on_real_logits: Callable[[torch.Tensor], None] | None = None, r1_per_image: bool = True,
-             penalty: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = r1_penalty) -> list[Phase]:
+             penalty: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = r1_penalty,
+             disc_pair: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
+             ) -> list[Phase]:
     """The discriminator phases: ``D`` (logistic loss, reals vs fakes) and, if ``r1_gamma > 0``, ``D_reg``
     (lazy R1 on the same reals every ``r1_interval`` steps, weighted by the interval as in StyleGAN2).
 
@@ -116,7 +118,8 @@ def d_phases(disc: Callable[[torch.Tensor], torch.Tensor], opt: torch.optim.Opti
     for that round (KDIT: the student's output). ``on_real_logits`` sees the real logits (ADA's statistics).
     Patch logits are fine: the losses average them, and R1 takes each image's mean logit
     (``r1_per_image=False`` sums every logit instead). ``penalty``: the R1 function (a variant, or a test's
-    stand-in).
+    stand-in). ``disc_pair(fake, real) -> (fake_logits, real_logits)``: the same as two ``disc`` calls in
+    that order, done at once (a D that can run both batches in one pass, e.g. ``Discriminator.pair``).
     """
     seen: dict[int, torch.Tensor] = {}  # each round's reals, reused by R1 in the same step
 
@@ -124,8 +127,12 @@ def d_phases(disc: Callable[[torch.Tensor], torch.Tensor], opt: torch.optim.Opti
         real = seen[r.index] = reals(r)
         with torch.no_grad():
             fake = fakes(r)
-        fake_logits = disc(fake.detach()).float()  # fp32 statistics under bf16 autocast (a no-op on CPU)
-        real_logits = disc(real).float()
+        if disc_pair is not None:
+            fake_logits, real_logits = disc_pair(fake.detach(), real)
+        else:
+            fake_logits, real_logits = disc(fake.detach()), disc(real)
+        # fp32 statistics under bf16 autocast (a no-op on CPU)
+        fake_logits, real_logits = fake_logits.float(), real_logits.float()
         if on_real_logits is not None:
             on_real_logits(real_logits)
         loss = d_logistic(real_logits, fake_logits)
