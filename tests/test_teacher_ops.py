@@ -25,8 +25,9 @@ CASES = [((2, 2), 1), ((1, 1), 2), ((1, 1), 1), ((2, 1), 1), ((2, 1), 2)]
 
 
 @pytest.mark.parametrize("pad,stride", CASES)
-def test_fir_filter_gradients_and_double_backward_in_float64(pad, stride):
-    kernel = make_fir_kernel([1, 3, 3, 1]).double()
+@pytest.mark.parametrize("taps", [(1, 3, 3, 1), (1, 2, 4, 3)])  # an asymmetric kernel catches a missing flip
+def test_fir_filter_gradients_and_double_backward_in_float64(pad, stride, taps):
+    kernel = make_fir_kernel(taps).double()
     x = torch.randn(2, 3, 9, 9, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda t: fir_filter(t, kernel, pad, stride), (x,))
     assert torch.autograd.gradgradcheck(lambda t: fir_filter(t, kernel, pad, stride), (x,))
@@ -34,9 +35,10 @@ def test_fir_filter_gradients_and_double_backward_in_float64(pad, stride):
 
 @pytest.mark.parametrize("pad,stride", CASES)
 @pytest.mark.parametrize("layout", [torch.contiguous_format, CL])
-def test_fir_filter_matches_grouped_conv_with_second_derivatives(pad, stride, layout):
+@pytest.mark.parametrize("taps", [(1, 3, 3, 1), (1, 2, 4, 3)])
+def test_fir_filter_matches_grouped_conv_with_second_derivatives(pad, stride, layout, taps):
     """float32 takes the grouped-conv path: values, gradient and an R1-style double backward agree."""
-    kernel = make_fir_kernel([1, 3, 3, 1])
+    kernel = make_fir_kernel(taps)
     x0 = torch.randn(2, 8, 16, 16).contiguous(memory_format=layout)
     w0 = torch.randn(4, 8, 3, 3)  # a trained conv after the filter, as in the D
     results = []

@@ -57,7 +57,12 @@ class _FIR(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor):
         (kernel,) = ctx.saved_tensors
         size, padding, stride = ctx.conf
-        extra = size - ((grad.shape[-1] - 1) * stride - 2 * padding + kernel.shape[-1])  # rows the stride dropped
+        k = kernel.shape[-1]
+        if stride == 1 and kernel.shape[-2] == k and padding <= k - 1:
+            # the adjoint of a stride-1 correlation is the correlation with the flipped kernel, padded k-1-p:
+            # the same sums as the transposed conv, but oneDNN's depthwise conv is ~1.5× faster than its transpose
+            return _depthwise(grad, kernel.flip([0, 1]), k - 1 - padding, 1), None, None, None
+        extra = size - ((grad.shape[-1] - 1) * stride - 2 * padding + k)  # rows the stride dropped
         return _depthwise(grad, kernel, padding, stride, transpose=True, output_padding=extra), None, None, None
 
 
