@@ -38,6 +38,23 @@ def assert_same_state(a: dict, b: dict) -> None:
     assert torch.equal(a["rng"][0], b["rng"][0])
 
 
+def test_style_mixing_maps_both_latents_in_one_batch_with_the_same_draws():
+    torch.manual_seed(0)
+    G = T.Generator(TINY).double()
+    z = torch.randn(4, G.z_dim, dtype=torch.float64)
+    for seed in range(6):  # some seeds mix, some do not (prob 0.5)
+        torch.manual_seed(seed)
+        got, after = T._mixed_ws(G, z, 0.5), torch.rand(())
+        torch.manual_seed(seed)  # the two-call formulation: map z, draw the cutoff and the coin, map a second z
+        ws = G.mapping(z)
+        cutoff = int(torch.randint(1, ws.shape[1], ()))
+        if float(torch.rand(())) < 0.5:
+            ws = torch.cat([ws[:, :cutoff], G.mapping(torch.randn_like(z))[:, cutoff:]], dim=1)
+        torch.testing.assert_close(got, ws, rtol=1e-12, atol=1e-12)
+        assert torch.equal(after, torch.rand(()))  # the same random numbers were consumed
+    assert torch.equal(T._mixed_ws(G, z, 0.0), G.mapping(z))
+
+
 def test_resume_is_bit_identical(tmp_path):
     T.train_teacher(make_cfg(tmp_path / "full", 6))
     T.train_teacher(make_cfg(tmp_path / "split", 3, snap_every=100))
