@@ -124,10 +124,12 @@ def test_minibatch_stddev_groups_like_reference():
 
 
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_discriminator_pair_equals_two_calls(channels_last):
+@pytest.mark.parametrize("join", [16, 8, 4])  # joined from the start, after the 16 px block, only for the epilogue
+def test_discriminator_pair_equals_two_calls(channels_last, join):
     # fakes and reals in one pass: the same logits and weight gradients as two passes (mbstd within each batch)
     torch.manual_seed(0)
     D = Discriminator(StyleGAN2Config(**TINY)).double()
+    D.pair_join_resolution = join
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     D.to(memory_format=fmt)
     a, b = (torch.randn(8, 3, 16, 16, dtype=torch.float64).contiguous(memory_format=fmt) for _ in range(2))

@@ -64,15 +64,18 @@ class Discriminator(PretrainedMixin, nn.Module):
 
     def trunk(self, img: torch.Tensor) -> dict[int, torch.Tensor]:
         """Per-resolution features: {R: fromrgb output, R/2: after block, …, 4: input of the epilogue}."""
-        if img.ndim != 4 or img.shape[1] != self.config.img_channels or img.shape[-1] != self.config.resolution:
-            raise ValueError(f"discriminator expects [N, {self.config.img_channels}, {self.config.resolution}, "
-                             f"{self.config.resolution}] images, got {list(img.shape)}")
+        self._check_input(img)
         x = self.fromrgb(img)
         feats = {self.config.resolution: x}
         for res, block in zip(self.block_resolutions, self.blocks):
             x = block(x)
             feats[res // 2] = x
         return feats
+
+    def _check_input(self, img: torch.Tensor) -> None:
+        if img.ndim != 4 or img.shape[1] != self.config.img_channels or img.shape[-1] != self.config.resolution:
+            raise ValueError(f"discriminator expects [N, {self.config.img_channels}, {self.config.resolution}, "
+                             f"{self.config.resolution}] images, got {list(img.shape)}")
 
     def epilogue(self, x: torch.Tensor, parts: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
         """4×4 features → (logits [N, 1], penultimate features [N, C4]); ``parts``: x holds that many
@@ -85,13 +88,23 @@ class Discriminator(PretrainedMixin, nn.Module):
         h = self.fc(x.flatten(1))
         return self.out(h), h
 
+    #: ``pair`` runs the blocks from this resolution down as one batch (above it, as two: large convolutions
+    #: gain nothing from a larger batch, while small ones run far below the machine's rate at batch 8)
+    pair_join_resolution = 16
+
     def pair(self, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(D(a), D(b))`` for two independent batches of equal size, in one pass of twice the batch (the
-        minibatch-stddev groups stay within each batch): the same logits up to float rounding, and larger
-        convolutions run faster on CPU than two passes (the D phase's fakes and reals: ~15 % at 32 px)."""
+        """``(D(a), D(b))`` for two independent batches of equal size: the same logits up to float rounding,
+        with the low-resolution blocks and the epilogue run once on both (the minibatch-stddev groups stay
+        within each batch). For the D phase's fakes and reals: ~15 % less time in D at 32 px on CPU."""
         if a.shape != b.shape:
             return self(a), self(b)
-        logits, _ = self.epilogue(self.trunk(torch.cat([a, b]))[4], parts=2)
+        self._check_input(a)
+        parts: list[torch.Tensor] = [self.fromrgb(a), self.fromrgb(b)]
+        for res, block in zip(self.block_resolutions, self.blocks):
+            if len(parts) == 2 and res <= self.pair_join_resolution:
+                parts = [torch.cat(parts)]
+            parts = [block(x) for x in parts]
+        logits, _ = self.epilogue(torch.cat(parts) if len(parts) == 2 else parts[0], parts=2)
         return logits[:len(a)], logits[len(a):]
 
     def forward(self, img: torch.Tensor, return_features: bool = False):
