@@ -39,6 +39,7 @@ def test_fir_filter_gradients_and_double_backward_in_float64(pad, stride, taps):
 def test_fir_filter_matches_grouped_conv_with_second_derivatives(pad, stride, layout, taps):
     """float32 takes the grouped-conv path: values, gradient and an R1-style double backward agree."""
     kernel = make_fir_kernel(taps)
+    torch.manual_seed(0)
     x0 = torch.randn(2, 8, 16, 16).contiguous(memory_format=layout)
     w0 = torch.randn(4, 8, 3, 3)  # a trained conv after the filter, as in the D
     results = []
@@ -49,8 +50,8 @@ def test_fir_filter_matches_grouped_conv_with_second_derivatives(pad, stride, la
         (g,) = torch.autograd.grad(y.square().sum(), x, create_graph=True)
         g.square().sum().backward()
         results.append((y.detach(), g.detach(), w.grad))
-    for a, b in zip(*results):
-        assert torch.allclose(a, b, atol=1e-4, rtol=1e-4)
+    for a, b in zip(*results):  # float32 sums in another order: errors relative to each tensor's scale
+        assert torch.allclose(a, b, atol=1e-5 * float(b.abs().max()), rtol=1e-4)
 
 
 def test_conv1x1_matches_conv2d_in_both_layouts_with_gradients():
