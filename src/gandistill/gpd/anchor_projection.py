@@ -24,7 +24,7 @@ from ..io.pretrained import read_model_config, recorded_parent_dir
 from ..teacher import Teacher
 from ..utils.dist import resolve_device
 from ..utils.images import save_labelled_grid, to_float
-from .common import NOISE_MODE
+from .common import ANCHORS_FILE, NOISE_MODE
 from .config import AnchorsConfig
 from .project import project
 from .targets import load_targets
@@ -118,7 +118,7 @@ def compute_anchors(cfg: AnchorsConfig, progress: bool = True) -> Path:
     else:
         raise DataError(f"unknown anchors mode {cfg.mode!r}")
     anchors = Anchors(ws, x, y, names, mode, quality)
-    path = Path(cfg.out) if cfg.out else Path(cfg.adapted).resolve().parent / "anchors.safetensors"
+    path = Path(cfg.out) if cfg.out else Path(cfg.adapted).resolve().parent / ANCHORS_FILE
     anchors.save(path, extra={"adapted": read_model_config(cfg.adapted).get("sha256"),
                                     "teacher": source.source_hash})
     report = {"mode": mode, "names": names, "projected_into": "G_T" if mode == "paired" else "G_target",
