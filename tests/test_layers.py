@@ -1,9 +1,9 @@
 """The layering rule (DESIGN §4, the picture in docs/design.md): a module imports only from its own layer or below.
 
 Every ``import`` and ``from … import`` in ``src/gandistill`` counts, relative or absolute, at module level or
-inside a function, class or ``if TYPE_CHECKING`` block. ``from pkg import name`` counts as an import of the
-submodule ``pkg.name`` when there is one, and a name re-exported lazily by a package's ``__init__.py``
-(its ``_EXPORTS`` table: the root, ``kdit``, ``gpd``) counts as an import of the module that defines it.
+inside a function, class or ``if TYPE_CHECKING`` block. A name re-exported lazily by a package's ``__init__.py``
+(its ``_EXPORTS`` table: the root, ``data``, ``kdit``, ``gpd``) counts as an import of the module that defines it;
+any other ``from pkg import name`` counts as an import of the submodule ``pkg.name`` when there is one.
 """
 from __future__ import annotations
 
