@@ -80,9 +80,10 @@ def read_model_config(directory: str | Path) -> dict[str, Any]:
     return meta
 
 
-def model_hash(directory: str | Path) -> str:
-    """Content hash of a model directory's weights: used to link students to their teachers."""
-    return file_sha256(Path(directory) / WEIGHTS_NAME)
+def model_hash(directory: str | Path, memo: bool = False) -> str:
+    """Content hash of a model directory's weights: used to link students to their teachers (``memo``: see
+    :func:`file_sha256`; safe here, since weights are only ever replaced whole by an atomic rename)."""
+    return file_sha256(Path(directory) / WEIGHTS_NAME, memo=memo)
 
 
 def save_state_dict(tensors: dict[str, torch.Tensor], directory: Path, meta: dict[str, Any]) -> str:
