@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import doctest
+import importlib
 import subprocess
 import sys
 
@@ -102,8 +103,9 @@ def test_distill_dispatches_on_the_config_type(dirs, monkeypatch):
 
     calls = []
     # the packages re-export `distill`, which shadows the submodule name: patch the modules themselves
-    monkeypatch.setattr(sys.modules["gandistill.kdit.distill"], "distill", lambda cfg, dry_run=False: calls.append("kdit"))
-    monkeypatch.setattr(sys.modules["gandistill.gpd.distill"], "distill", lambda cfg, dry_run=False: calls.append("gpd"))
+    kdit_module, gpd_module = (importlib.import_module(f"gandistill.{m}.distill") for m in ("kdit", "gpd"))
+    monkeypatch.setattr(kdit_module, "distill", lambda cfg, dry_run=False: calls.append("kdit"))
+    monkeypatch.setattr(gpd_module, "distill", lambda cfg, dry_run=False: calls.append("gpd"))
     api.distill(KDITDistillConfig(teacher=str(dirs["teacher_dir"])), dry_run=True)
     api.distill(GPDDistillConfig(), dry_run=True)
     assert calls == ["kdit", "gpd"]

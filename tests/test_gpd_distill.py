@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 import torch
 from gpd_support import make_teacher, toy_pairs
 
-from gandistill.errors import GandistillError
-from gandistill.gpd import (AdaptConfig, AnchorsConfig, GPDDistillConfig, ProjectConfig, UNetTranslator, adapt,
-                            compute_anchors, distill, export_student, load_generators, load_translator,
+from gandistill.errors import GandistillError, GandistillWarning
+from gandistill.gpd import (AdaptConfig, Anchors, AnchorsConfig, GPDDistillConfig, ProjectConfig, UNetTranslator,
+                            adapt, compute_anchors, distill, export_student, load_generators, load_translator,
                             teacher_route, translate_gpd)
 
 
@@ -151,3 +152,49 @@ def test_batch_gpu_accumulates_to_the_same_step(tmp_path, setup):
         assert not torch.allclose(whole(x), half(x), atol=1e-4)  # a smaller batch does differ
     with pytest.raises(GandistillError, match="--gen-batch 3 must be a multiple"):
         distill(_cfg(tmp_path / "bad", setup, kd="direct", batch=4, batch_gpu=2, gen_batch=3))
+
+
+def _anchor_warnings(run) -> list[str]:
+    """The GandistillWarning messages that ``run()`` emits (every one, however often repeated)."""
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        run()
+    return [str(w.message) for w in rec if issubclass(w.category, GandistillWarning)]
+
+
+def test_anchors_of_another_adapted_model_warn_once_naming_both(tmp_path, setup):
+    """Anchors record the adapted weights' hash: with the model they came from `gpd distill` says nothing; with
+    other adapted weights (a re-run or resumed `gpd adapt`) one warning names both paths and the fix."""
+    from gandistill.cli.main import main
+    from gandistill.teacher import Teacher
+
+    _, teacher, _, adapted, anchors = setup
+    assert _anchor_warnings(lambda: distill(_cfg(tmp_path / "same", setup), dry_run=True)) == []
+    other = Teacher.from_pretrained(adapted)
+    with torch.no_grad():
+        next(other.G.parameters()).add_(0.01)  # as after more adaptation steps
+    other_dir = tmp_path / "adapt2" / "model"
+    other.save_pretrained(other_dir, parents=other.parents)
+    cfg = _cfg(tmp_path / "other", setup, adapted=str(other_dir), teacher=str(teacher))
+    shown = _anchor_warnings(lambda: distill(cfg, dry_run=True))
+    assert len(shown) == 1, shown
+    assert str(anchors) in shown[0] and str(other_dir) in shown[0]
+    assert f"gandistill gpd anchors --adapted {other_dir}" in shown[0] and "\n" not in shown[0]
+    # gpd pairs reads --anchors with --adapted too: the same check
+    shown = _anchor_warnings(lambda: main(["gpd", "pairs", "--adapted", str(other_dir), "--teacher", str(teacher),
+                                           "--anchors", str(anchors), "--n", "2", "--out", str(tmp_path / "pairs"),
+                                           "--device", "cpu"]))
+    assert len(shown) == 1 and str(other_dir) in shown[0], shown
+
+
+def test_anchors_without_a_recorded_hash_are_not_checked(tmp_path, setup):
+    """Older anchors files record no adapted hash: nothing to compare, so no warning (and they still load)."""
+    from safetensors.torch import save_file
+
+    _, _, _, _, anchors = setup
+    a = Anchors.load(anchors)
+    assert a.made_from.get("adapted")  # the current files do record it
+    old = tmp_path / "old-anchors.safetensors"
+    save_file({"ws": a.ws, "x": a.x, "y": a.y}, str(old), metadata={"mode": a.mode, "names": json.dumps(a.names)})
+    assert Anchors.load(old).made_from == {}
+    assert _anchor_warnings(lambda: distill(_cfg(tmp_path / "s", setup, anchors=str(old)), dry_run=True)) == []

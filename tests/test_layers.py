@@ -1,14 +1,17 @@
 """The layering rule (DESIGN §4, the picture in docs/design.md): a module imports only from its own layer or below.
 
 Every ``import`` and ``from … import`` in ``src/gandistill`` counts, relative or absolute, at module level or
-inside a function, class or ``if TYPE_CHECKING`` block. ``from pkg import name`` counts as an import of the
-submodule ``pkg.name`` when there is one, and a name re-exported lazily by ``gandistill/__init__.py``
-(``_EXPORTS``) counts as an import of the module that defines it.
+inside a function, class or ``if TYPE_CHECKING`` block. A name re-exported lazily by a package's ``__init__.py``
+(its ``_EXPORTS`` table: the root, ``data``, ``kdit``, ``gpd``) counts as an import of the module that defines it;
+any other ``from pkg import name`` counts as an import of the submodule ``pkg.name`` when there is one.
 """
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,7 @@ ROOT = "gandistill"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", (
         "gandistill.__init__",  # __version__ and lazy re-exports (loaded on first use, never at import)
+        "gandistill.lazy_exports",  # the mechanism of the lazy re-exports
         "gandistill.errors", "gandistill.options",
     )),
     ("persistence", (
@@ -81,18 +85,23 @@ def find_modules(src: Path) -> dict[str, tuple[Path, bool]]:
     return found
 
 
-def lazy_exports(src: Path) -> dict[str, str]:
-    """Name → defining module of the root package's ``_EXPORTS`` table (read from the source, not imported)."""
-    tree = ast.parse((src / ROOT / "__init__.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        targets = [node.target] if isinstance(node, ast.AnnAssign) else getattr(node, "targets", [])
-        if any(isinstance(t, ast.Name) and t.id == "_EXPORTS" for t in targets) and node.value is not None:
-            table = ast.literal_eval(node.value)
-            return {name: ROOT + module if module.startswith(".") else module for name, (module, _) in table.items()}
-    return {}
+def lazy_exports(src: Path) -> dict[str, dict[str, str]]:
+    """Package → {name → defining module} of every package's ``_EXPORTS`` table (read from the source)."""
+    found = {}
+    for package, (path, is_pkg) in find_modules(src).items():
+        if not is_pkg:
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            targets = [node.target] if isinstance(node, ast.AnnAssign) else getattr(node, "targets", [])
+            if any(isinstance(t, ast.Name) and t.id == "_EXPORTS" for t in targets) and node.value is not None:
+                table = ast.literal_eval(node.value)
+                found[package] = {name: package + module if module.startswith(".") else module
+                                  for name, (module, _) in table.items()}
+    return found
 
 
-def imports_of(module: str, path: Path, is_pkg: bool, modules: dict, exports: dict[str, str]) -> list[tuple[int, str]]:
+def imports_of(module: str, path: Path, is_pkg: bool, modules: dict,
+               exports: dict[str, dict[str, str]]) -> list[tuple[int, str]]:
     """(line, imported gandistill module) for every import statement anywhere in the file."""
     found = []
     package = module if is_pkg else module.rpartition(".")[0]
@@ -109,10 +118,10 @@ def imports_of(module: str, path: Path, is_pkg: bool, modules: dict, exports: di
                 continue
             for alias in node.names:
                 sub = f"{target}.{alias.name}"
-                if sub in modules:
+                if alias.name in exports.get(target, {}):  # a lazy export wins over a submodule of its name
+                    found.append((node.lineno, exports[target][alias.name]))
+                elif sub in modules:
                     found.append((node.lineno, sub))
-                elif target == ROOT and alias.name in exports:
-                    found.append((node.lineno, exports[alias.name]))
                 else:
                     found.append((node.lineno, target))
     return found
@@ -170,14 +179,47 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
     ("def f():\n    import gandistill.cli.main\n", "gandistill.cli.main"),       # function-local, absolute
     ("class A:\n    def f(self):\n        from .. import cli\n", "gandistill.cli"),   # submodule by name
     ("from gandistill import Thing\n", "gandistill.cli.main"),                  # the root's lazy re-export
+    ("from ..cli import Late\n", "gandistill.cli.main"),                        # a subpackage's lazy re-export
 ])
 def test_the_checker_finds_upward_imports(tmp_path, code, target):
     src = _tree(tmp_path, {"__init__.py": '_EXPORTS = {"Thing": (".cli.main", "Thing")}\n',
                            "errors.py": "", "io/__init__.py": "", "io/low.py": code,
-                           "cli/__init__.py": "", "cli/main.py": "from ..io import low\n"})
+                           "cli/__init__.py": '_EXPORTS = {"Late": (".main", "Late")}\n',
+                           "cli/main.py": "from ..io import low\n"})
     found = upward_imports(src)
     assert [(a, b) for a, b, _ in found] == [("gandistill.io.low", target)]
     assert "gandistill.io.low (persistence) imports" in found[0][2] and "(apps), a higher layer" in found[0][2]
+
+
+def test_a_lazy_name_counts_as_the_module_that_defines_it(tmp_path):
+    """``from gandistill.gpd import Net`` in a network module is fine when ``Net`` comes from ``gpd.networks``."""
+    src = _tree(tmp_path, {"__init__.py": "", "errors.py": "", "teacher/__init__.py": "",
+                           "teacher/model.py": "from gandistill.gpd import Net\n",
+                           "gpd/__init__.py": '_EXPORTS = {"Net": (".networks", "Net"), "fit": (".fit", "fit")}\n',
+                           "gpd/networks.py": "", "gpd/fit.py": ""})
+    assert upward_imports(src) == []
+    (src / ROOT / "teacher" / "model.py").write_text("from gandistill.gpd import Net, fit\n")
+    assert [(a, b) for a, b, _ in upward_imports(src)] == [("gandistill.teacher.model", "gandistill.gpd.fit")]
+
+
+def test_importing_the_networks_loads_no_higher_layer():
+    """The package ``__init__`` files re-export lazily, so a network module's import (a model card, ``serve``)
+    does not load the training engine or a method's training modules (checked in a fresh interpreter)."""
+    table = layer_index()
+    networks = [name for name, _ in LAYERS].index("networks")
+    wanted = [e.removesuffix(".__init__") for e in LAYERS[networks][1]]
+    code = ("import importlib, sys\n"
+            f"for name in {wanted!r}:\n    importlib.import_module(name)\n"
+            "print('\\n'.join(m for m in sys.modules if m.split('.')[0] == 'gandistill'))\n")
+    env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    loaded = out.stdout.split()
+    assert "gandistill.gpd.networks" in loaded and "gandistill.kdit.i2i" in loaded
+    # the packages above a wanted module are loaded too; their __init__ holds only a lazy table
+    parents = {".".join(m.split(".")[:n]) for m in wanted for n in range(1, m.count(".") + 1)}
+    higher = sorted(m for m in loaded if m not in parents and (layer_of(m, table) or 0) > networks)
+    assert not higher, f"importing the network modules loaded modules of a higher layer: {higher}"
 
 
 def _expand(token: str) -> list[str]:

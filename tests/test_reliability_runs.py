@@ -143,6 +143,28 @@ def test_every_stage_checks_its_run_dir_before_any_work(tmp_path):
     assert (run / "stats.jsonl").read_text() == '{"step": 1}\n'
 
 
+def test_gpd_adapt_overwrite_removes_the_old_runs_anchors(tmp_path):
+    """The default anchors file beside an adapt run was projected with its model: a fresh run must not inherit it."""
+    from gandistill.gpd.adapt import adapt
+    from gandistill.gpd.config import AdaptConfig
+
+    run = tmp_path / "run"
+    (run / "model").mkdir(parents=True)
+    (run / "model" / "config.json").write_text("{}")
+    for name in ("anchors.safetensors", "anchors.json", "anchors.png", "notes.txt", "my-anchors.safetensors"):
+        (run / name).write_text("old")
+    missing = str(tmp_path / "missing")  # the run folder is prepared before the teacher is read
+    with pytest.raises(GandistillError, match="already holds a training run"):
+        adapt(AdaptConfig(out=str(run), teacher=missing, target=missing))
+    assert (run / "anchors.safetensors").exists()  # refused: nothing touched
+    with pytest.raises(GandistillError):
+        adapt(AdaptConfig(out=str(run), teacher=missing, target=missing, overwrite=True), dry_run=True)
+    assert (run / "anchors.safetensors").exists() and (run / "model").exists()  # a dry run deletes nothing
+    with pytest.raises(GandistillError, match="missing"):
+        adapt(AdaptConfig(out=str(run), teacher=missing, target=missing, overwrite=True))
+    assert sorted(p.name for p in run.iterdir()) == ["my-anchors.safetensors", "notes.txt"]  # not the run's: kept
+
+
 def test_overwrite_never_deletes_an_input_of_the_new_run(tmp_path):
     run = tmp_path / "run"
     (run / "model").mkdir(parents=True)

@@ -130,6 +130,25 @@ def test_only_rank_zero_writes(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_only_rank_zero_shows_user_warnings(monkeypatch):
+    """Under torchrun every process loads the same inputs: their warnings are printed once, by rank 0."""
+    import warnings
+
+    from gandistill.errors import GandistillWarning
+    from gandistill.train import setup_processes
+    from gandistill.utils import dist
+
+    for rank, shown in ((0, ["resized", "plain", "kept"]), (1, ["kept"])):
+        monkeypatch.setattr(dist, "init_distributed", lambda device, r=rank: DistInfo(rank=r, world_size=2))
+        with warnings.catch_warnings(record=True) as caught:  # restores the filters afterwards
+            warnings.simplefilter("always")
+            _, info = setup_processes("cpu")
+            warnings.warn("resized", GandistillWarning)
+            warnings.warn("plain", UserWarning)
+            warnings.warn("kept", RuntimeWarning)  # not a user warning: every process reports its own
+        assert info.rank == rank and [str(w.message) for w in caught] == shown
+
+
 def test_ema_follows_the_half_life_in_images():
     assert ema_beta(batch=10, nimg=10**6, half_life_kimg=1.0, rampup=None) == pytest.approx(0.5 ** 0.01)
     assert ema_beta(batch=10, nimg=100, half_life_kimg=1.0, rampup=0.1) == pytest.approx(0.5)  # capped early

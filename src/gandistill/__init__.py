@@ -10,7 +10,7 @@ See ``gandistill.api`` and docs/quickstart.md.
 """
 from __future__ import annotations
 
-import importlib
+from .lazy_exports import export_lazily
 
 __version__ = "0.1.0"
 
@@ -53,17 +53,4 @@ _EXPORTS = {
     "CheckpointError": (".errors", "CheckpointError"),
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, attr = _EXPORTS[name]
-    value = getattr(importlib.import_module(module, __name__), attr)
-    globals()[name] = value  # cache: later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__ = export_lazily(__name__) + ["__version__"]

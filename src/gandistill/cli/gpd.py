@@ -121,7 +121,7 @@ def _pairs(args) -> int:
     from ..utils.dist import resolve_device
 
     src, tgt = load_generators(args.adapted, args.teacher, resolve_device(args.device))
-    ws = Anchors.load(args.anchors).ws if args.anchors else None
+    ws = Anchors.load(args.anchors, adapted=args.adapted).ws if args.anchors else None
     out = dump_pairs(PairStream(src.G, tgt.G, ws, from_args(PairsConfig, args), batch=args.batch), args.n, args.out)
     print(f"wrote {args.n} pairs to {out} (A/ source, B/ target)")
     return 0

@@ -4,48 +4,37 @@ Names are imported lazily so that ``gandistill data toyfaces`` does not pay for 
 """
 from __future__ import annotations
 
-import importlib
+from ..lazy_exports import export_lazily
 
+# public name → (module, attribute in that module)
 _EXPORTS = {
-    "ImageFolderDataset": ".folder",
-    "to_tensor": ".folder",
-    "PairedImageDataset": ".paired",
-    "DatasetSummary": ".summary",
-    "validate": ".validation",
-    "load_image": ".images",
-    "list_images": ".images",
-    "resize_square": ".images",
-    "SUPPORTED_EXTENSIONS": ".images",
-    "DEFAULT_MAX_PIXELS": ".images",
-    "load_label_map": ".labels",
-    "resize_label": ".labels",
-    "load_wav": ".audio",
-    "read_wav": ".audio",
-    "write_wav": ".audio",
-    "read_metadata": ".metadata",
-    "METADATA_FILE": ".metadata",
-    "ToyFaceParams": ".toyfaces",
-    "sample_params": ".toyfaces",
-    "render": ".toyfaces",
-    "generate_toyfaces": ".toyfaces",
-    "toyfaces_arrays": ".toyfaces",
-    "SEG_CLASSES": ".toyfaces",
-    "seg_to_rgb": ".toyfaces",
-    "align_face": ".align",
-    "align_folder": ".align",
-    "detect_landmarks": ".align",
+    "ImageFolderDataset": (".folder", "ImageFolderDataset"),
+    "to_tensor": (".folder", "to_tensor"),
+    "PairedImageDataset": (".paired", "PairedImageDataset"),
+    "DatasetSummary": (".summary", "DatasetSummary"),
+    "validate": (".validation", "validate"),
+    "load_image": (".images", "load_image"),
+    "list_images": (".images", "list_images"),
+    "resize_square": (".images", "resize_square"),
+    "SUPPORTED_EXTENSIONS": (".images", "SUPPORTED_EXTENSIONS"),
+    "DEFAULT_MAX_PIXELS": (".images", "DEFAULT_MAX_PIXELS"),
+    "load_label_map": (".labels", "load_label_map"),
+    "resize_label": (".labels", "resize_label"),
+    "load_wav": (".audio", "load_wav"),
+    "read_wav": (".audio", "read_wav"),
+    "write_wav": (".audio", "write_wav"),
+    "read_metadata": (".metadata", "read_metadata"),
+    "METADATA_FILE": (".metadata", "METADATA_FILE"),
+    "ToyFaceParams": (".toyfaces", "ToyFaceParams"),
+    "sample_params": (".toyfaces", "sample_params"),
+    "render": (".toyfaces", "render"),
+    "generate_toyfaces": (".toyfaces", "generate_toyfaces"),
+    "toyfaces_arrays": (".toyfaces", "toyfaces_arrays"),
+    "SEG_CLASSES": (".toyfaces", "SEG_CLASSES"),
+    "seg_to_rgb": (".toyfaces", "seg_to_rgb"),
+    "align_face": (".align", "align_face"),
+    "align_folder": (".align", "align_folder"),
+    "detect_landmarks": (".align", "detect_landmarks"),
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-    globals()[name] = value  # cache: later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__ = export_lazily(__name__)

@@ -37,7 +37,7 @@ from ..utils.images import save_grid, save_labelled_grid, to_float
 from ..utils.training import adam, prepare_run_dir
 from .adapt_metrics import adaptation_measures, flat_features
 from .anchor_region import AnchorRegion, build_adapt_discriminator, default_patch_res
-from .common import NOISE_MODE
+from .common import ANCHORS_FILES, NOISE_MODE
 from .config import AdaptConfig
 from .losses import ADAPT_TERMS, AdaptBatch
 from .project import dfeat_features
@@ -98,8 +98,8 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False, on_finish: Callable[[dict], N
     device, info = setup_processes(cfg.device)
     out = Path(cfg.out)
     inputs = {"--teacher": cfg.teacher, "--target": cfg.target}
-    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run and info.is_main,
-                    inputs=inputs)  # before any work: never over a run
+    prepare_run_dir(out, cfg.resume, cfg.overwrite, clear=not dry_run and info.is_main, inputs=inputs,
+                    run_files=ANCHORS_FILES)  # before any work: never over a run; old anchors fit the old model
     batch_gpu, _ = plan_batch(cfg.batch, cfg.batch_gpu, info.world_size)
     if batch_gpu < 2:
         raise GandistillError(f"--batch {cfg.batch} over {info.world_size} process(es) leaves {batch_gpu} latent per "

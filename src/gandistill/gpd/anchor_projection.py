@@ -12,19 +12,20 @@ projection quality.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..errors import CheckpointError, DataError, GandistillError
+from ..errors import CheckpointError, DataError, GandistillError, GandistillWarning
 from ..io.atomic import atomic_path, atomic_write_text
-from ..io.pretrained import read_model_config, recorded_parent_dir
+from ..io.pretrained import model_hash, read_model_config, recorded_parent_dir
 from ..teacher import Teacher
 from ..utils.dist import resolve_device
 from ..utils.images import save_labelled_grid, to_float
-from .common import NOISE_MODE
+from .common import ANCHORS_FILE, NOISE_MODE
 from .config import AnchorsConfig
 from .project import project
 from .targets import load_targets
@@ -38,6 +39,7 @@ class Anchors:
     names: list[str] = field(default_factory=list)
     mode: str = "paired"
     quality: dict = field(default_factory=dict)
+    made_from: dict = field(default_factory=dict)  # weights hashes of the models it was projected with
 
     def __len__(self) -> int:
         return len(self.ws)
@@ -53,7 +55,9 @@ class Anchors:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Anchors":
+    def load(cls, path: str | Path, adapted: str | Path | None = None) -> "Anchors":
+        """The anchors in ``path``; with ``adapted`` (the model directory they are used with), one warning
+        when the file records other adapted weights (see :meth:`warn_if_stale`)."""
         path = Path(path)
         if not path.is_file():
             raise CheckpointError(f"anchors file {path} does not exist; create it with `gandistill gpd anchors`")
@@ -68,8 +72,27 @@ class Anchors:
         missing = {"ws", "x", "y"} - set(tensors)
         if missing:
             raise CheckpointError(f"{path} is not an anchors file (missing {sorted(missing)})")
-        return cls(tensors["ws"], tensors["x"], tensors["y"], json.loads(meta.get("names", "[]")),
-                   meta.get("mode", "paired"), json.loads(meta.get("quality", "{}")))
+        made_from = json.loads(meta.get("extra", "{}"))
+        anchors = cls(tensors["ws"], tensors["x"], tensors["y"], json.loads(meta.get("names", "[]")),
+                      meta.get("mode", "paired"), json.loads(meta.get("quality", "{}")),
+                      made_from if isinstance(made_from, dict) else {})
+        if adapted is not None:
+            anchors.warn_if_stale(path, adapted)
+        return anchors
+
+    def warn_if_stale(self, path: str | Path, adapted: str | Path) -> None:
+        """Warn when these anchors were projected with other weights than ``adapted`` holds (a re-run or resumed
+        ``gpd adapt``, or another run's file): a warning, since after a resume they still fit approximately.
+        Files that record no hash (older ones) pass."""
+        recorded = self.made_from.get("adapted")
+        if not recorded:
+            return
+        have = model_hash(adapted, memo=True)
+        if have != recorded:
+            warnings.warn(f"{path} was projected with adapted weights {recorded[:12]}…, but {adapted} holds "
+                          f"{have[:12]}… (re-adapted or resumed since?), so its anchor pairs fit only approximately; "
+                          f"re-run `gandistill gpd anchors --adapted {adapted} --data <the anchor images>` and pass "
+                          "that file as --anchors", GandistillWarning, stacklevel=3)
 
 
 def load_generators(adapted: str | Path, teacher: str | None = None, device="cpu") -> tuple[Teacher, Teacher]:
@@ -118,7 +141,7 @@ def compute_anchors(cfg: AnchorsConfig, progress: bool = True) -> Path:
     else:
         raise DataError(f"unknown anchors mode {cfg.mode!r}")
     anchors = Anchors(ws, x, y, names, mode, quality)
-    path = Path(cfg.out) if cfg.out else Path(cfg.adapted).resolve().parent / "anchors.safetensors"
+    path = Path(cfg.out) if cfg.out else Path(cfg.adapted).resolve().parent / ANCHORS_FILE
     anchors.save(path, extra={"adapted": read_model_config(cfg.adapted).get("sha256"),
                                     "teacher": source.source_hash})
     report = {"mode": mode, "names": names, "projected_into": "G_T" if mode == "paired" else "G_target",

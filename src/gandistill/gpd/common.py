@@ -1,9 +1,13 @@
-"""Small pieces shared by the GPD engines: the noise mode that aligns generator pairs, W statistics."""
+"""Small pieces shared by the GPD engines: the noise mode that aligns generator pairs, the anchors file names,
+W statistics."""
 from __future__ import annotations
 
 import torch
 
 NOISE_MODE = "const"  # both generators render a latent with the same fixed noise, so w alone defines a pair
+ANCHORS_FILE = "anchors.safetensors"  # gpd anchors' default output, in the adapt run folder beside model/
+#: that file, its report and its grid: ``gpd adapt --overwrite`` removes them with the run whose model they fit
+ANCHORS_FILES = (ANCHORS_FILE, "anchors.json", "anchors.png")
 
 
 @torch.no_grad()

@@ -26,6 +26,9 @@ class AdaptConfig(RunOptions, GANOptions):
     lr_g: float = field_like(GANOptions, "lr_g", 0.002)
     lr_d: float = field_like(GANOptions, "lr_d", 0.002)
     r1_interval: int = field_like(GANOptions, "r1_interval", 4)
+    overwrite: bool = field_like(RunOptions, "overwrite", help="start afresh in an --out that holds an earlier "
+                                 "run, deleting its checkpoints, log, samples and model, and the anchors.safetensors "
+                                 "(.json, .png) that gpd anchors wrote there from that model (default: refuse)")
     w_adv: float = field(1.0, help="weight of the generator's adversarial term (non-saturating loss of the "
                          "adaptation discriminator)")
     w_cdc: float = field(1000.0, help="cross-domain distance consistency weight (0 = plain fine-tuning); the "

@@ -102,7 +102,7 @@ def distill(cfg: GPDDistillConfig, dry_run: bool = False, on_finish: Callable[[d
         raise GandistillError(f"--gen-batch {cfg.gen_batch} must be a multiple of {info.world_size} process(es) × "
                               f"{rounds} round(s) (--batch {cfg.batch} / --batch-gpu)")
     source, target = load_generators(cfg.adapted, cfg.teacher, device)
-    anchors = Anchors.load(cfg.anchors)
+    anchors = Anchors.load(cfg.anchors, adapted=cfg.adapted)  # warns if made with other weights
     G_T, G_target = source.G, target.G
     if tuple(anchors.ws.shape[1:]) != (G_T.num_ws, G_T.w_dim):
         raise CheckpointError(f"{cfg.anchors} holds latents of shape {list(anchors.ws.shape[1:])}, the generators "

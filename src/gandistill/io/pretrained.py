@@ -38,11 +38,28 @@ PATH_KEYS = ("anchors",)
 M = TypeVar("M", bound="PretrainedMixin")
 
 
-def file_sha256(path: str | Path) -> str:
+# (resolved path, size, mtime) → hex digest, for file_sha256(memo=True)
+_SHA256_MEMO: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: str | Path, memo: bool = False) -> str:
+    """Hex SHA-256 of a file's bytes.
+
+    ``memo`` keeps the digest per (path, size, mtime), so re-hashing a large weights file is free; use it only
+    for files that are replaced, never edited in place (mtime granularity can be coarser than a quick rewrite).
+    """
+    key = None
+    if memo:
+        st = Path(path).stat()
+        key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+        if key in _SHA256_MEMO:
+            return _SHA256_MEMO[key]
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
+    if key is not None:
+        _SHA256_MEMO[key] = h.hexdigest()
     return h.hexdigest()
 
 
@@ -63,9 +80,10 @@ def read_model_config(directory: str | Path) -> dict[str, Any]:
     return meta
 
 
-def model_hash(directory: str | Path) -> str:
-    """Content hash of a model directory's weights: used to link students to their teachers."""
-    return file_sha256(Path(directory) / WEIGHTS_NAME)
+def model_hash(directory: str | Path, memo: bool = False) -> str:
+    """Content hash of a model directory's weights: used to link students to their teachers (``memo``: see
+    :func:`file_sha256`; safe here, since weights are only ever replaced whole by an atomic rename)."""
+    return file_sha256(Path(directory) / WEIGHTS_NAME, memo=memo)
 
 
 def save_state_dict(tensors: dict[str, torch.Tensor], directory: Path, meta: dict[str, Any]) -> str:

@@ -2,12 +2,27 @@
 style-mixed triplets, then fine-tuning on limited real pairs (DESIGN §2.2, docs/kdit.md).
 
     from gandistill.kdit import TripletSampler, I2IStudent, X2IStudent, distill, finetune
-"""
-from .distill import DistillConfig, distill
-from .finetune import FinetuneConfig, finetune
-from .i2i import I2IStudent
-from .triplets import Triplets, TripletSampler, default_k_range, mix_ws, synthesize_triplets
-from .x2i import X2IStudent
 
-__all__ = ["DistillConfig", "FinetuneConfig", "I2IStudent", "Triplets", "TripletSampler", "X2IStudent",
-           "default_k_range", "distill", "finetune", "mix_ws", "synthesize_triplets"]
+The names load on first use, so importing a network module (``gandistill.kdit.i2i``) does not load the
+training modules.
+"""
+from __future__ import annotations
+
+from ..lazy_exports import export_lazily
+
+# public name → (module, attribute in that module)
+_EXPORTS = {
+    "DistillConfig": (".distill", "DistillConfig"),
+    "distill": (".distill", "distill"),
+    "FinetuneConfig": (".finetune", "FinetuneConfig"),
+    "finetune": (".finetune", "finetune"),
+    "I2IStudent": (".i2i", "I2IStudent"),
+    "X2IStudent": (".x2i", "X2IStudent"),
+    "Triplets": (".triplets", "Triplets"),
+    "TripletSampler": (".triplets", "TripletSampler"),
+    "default_k_range": (".triplets", "default_k_range"),
+    "mix_ws": (".triplets", "mix_ws"),
+    "synthesize_triplets": (".triplets", "synthesize_triplets"),
+}
+
+__all__ = export_lazily(__name__)

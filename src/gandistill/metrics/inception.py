@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import CheckpointError, GandistillError
-from .hashing import file_sha256
+from ..io.pretrained import file_sha256
 
 RESOLUTION = 299
 FEATURE_DIM = 2048

@@ -19,7 +19,7 @@ import torch
 
 from ..io.atomic import atomic_path
 from ..io.download import CACHE_ENV as ENV_VAR, cache_root  # noqa: F401 - one cache root for the package
-from .hashing import file_sha256
+from ..io.pretrained import file_sha256
 
 
 def stats_dir() -> Path:

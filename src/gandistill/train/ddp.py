@@ -12,9 +12,11 @@ from .precision import enable_tf32
 
 def setup_processes(device_name: str = "auto") -> tuple[torch.device, DistInfo]:
     """The device of this process and its place among ``torchrun``'s processes (one process without it);
-    under torchrun each CUDA process takes its local GPU. TF32 is switched on for CUDA devices."""
+    under torchrun each CUDA process takes its local GPU and only rank 0 shows user warnings. TF32 is switched on
+    for CUDA devices."""
     device = dist.resolve_device(device_name, 0)
     info = dist.init_distributed(device)
+    dist.warn_on_main_only(info)  # the user reads each warning once, from rank 0
     if info.enabled and device.type == "cuda":
         device = torch.device("cuda", info.local_rank)
     enable_tf32(device)

@@ -8,6 +8,7 @@ stylegan2-ada), which works with the alternating G/D phases without DDP's unused
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -39,6 +40,13 @@ def init_distributed(device: torch.device) -> DistInfo:
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend=backend)
     return DistInfo(rank, world, local)
+
+
+def warn_on_main_only(info: DistInfo) -> None:
+    """Under torchrun, the processes other than rank 0 ignore user warnings (resized targets, too many images…):
+    every process loads the same inputs, so each would print the same lines again. Other categories stay."""
+    if not info.is_main:
+        warnings.filterwarnings("ignore", category=UserWarning)
 
 
 def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:

@@ -8,7 +8,7 @@ import math
 import shutil
 import signal
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -78,10 +78,12 @@ def holds_run(out: str | Path) -> bool:
 
 
 def prepare_run_dir(out: str | Path, resume: str | None, overwrite: bool, clear: bool = True,
-                    inputs: dict[str, str | Path | None] | None = None) -> None:
+                    inputs: dict[str, str | Path | None] | None = None, run_files: Sequence[str] = ()) -> None:
     """Refuse a fresh run in a ``--out`` that holds an earlier one unless ``overwrite`` (then remove that run's
     files, if ``clear``, so its states can never mix with the new ones); also drop interrupted-write leftovers.
-    ``inputs`` (option → path) are refused if ``--overwrite`` would delete them.
+    ``inputs`` (option → path) are refused if ``--overwrite`` would delete them. ``run_files``: further file
+    names that a later stage writes into this run folder from its model (``gpd adapt``: the default anchors
+    file), removed with the run because they belong to the old model.
 
     Safe to call twice: once cleared, the folder no longer holds a run. Pass ``clear=False`` on every process
     but rank 0 (and for a dry run): then nothing is deleted.
@@ -96,7 +98,7 @@ def prepare_run_dir(out: str | Path, resume: str | None, overwrite: bool, clear:
             raise GandistillError(f"--out {out} already holds a training run (config.json, stats.jsonl, "
                                   "checkpoints/, model/); continue it with --resume latest, replace it with "
                                   "--overwrite, or choose another --out")
-        doomed = [(out / name).resolve() for name in RUN_DIRS + RUN_FILES]
+        doomed = [(out / name).resolve() for name in (*RUN_DIRS, *RUN_FILES, *run_files)]
         for option, value in (inputs or {}).items():
             if value and any(Path(value).resolve() == d or d in Path(value).resolve().parents for d in doomed):
                 raise GandistillError(f"{option} {value} lies in the run that --overwrite would delete from "
@@ -105,7 +107,7 @@ def prepare_run_dir(out: str | Path, resume: str | None, overwrite: bool, clear:
             for name in RUN_DIRS:
                 if (out / name).is_dir():
                     shutil.rmtree(out / name)
-            for name in RUN_FILES:
+            for name in (*RUN_FILES, *run_files):
                 (out / name).unlink(missing_ok=True)
             print(f"--overwrite: removed the earlier run in {out}")
     if clear:  # rank 0 only: another rank's sweep could delete a temp file rank 0 is writing right now
