@@ -6,9 +6,10 @@
         --photos ../shared/data/faces128 --styles ../shared/data/styles256 --style-glob 'jojogan_*' \
         --out runs/gpd-styles
 
-Paired protocol: the photo teacher is adapted with 10 sketches (faces 4000–4009 of toyfaces seed 0, never
-seen by a teacher trained on faces 0–1999); the same 10 (photo, sketch) pairs are the real pairs
-(anchors: photos projected into G_T). Students are trained with --kd none|direct|anchor for the same
+Paired protocol: the photo teacher is adapted with 10 (photo, sketch) pairs (faces 4000–4009 of toyfaces
+seed 0, never seen by a teacher trained on faces 0–1999; the adaptation's paired term, ``--adapt-overrides
+'{"w_pair": 0}'`` adapts on the sketches alone); the same 10 pairs are the real pairs (anchors: photos
+projected into G_T). Students are trained with --kd none|direct|anchor for the same
 steps and seed, and compared with the teacher route (projection into G_T, rendered by G_target) on
 held-out photos (faces 5000…) against their ground-truth sketches: FID, KID, SSIM, L1.
 
@@ -144,8 +145,10 @@ def main() -> None:
         overrides = json.loads(args.adapt_overrides)
         if args.cdc_weight is not None:
             overrides["w_cdc"] = args.cdc_weight
+        # paired protocol: the adaptation sees the 10 pairs (paired term); target-only: the targets alone
+        adapt_on = styles if args.target_only else data / "pairs"
         adapted = adapt(AdaptConfig(**{**dict(
-            out=str(out / "adapt"), teacher=args.teacher, target=str(styles), steps=steps_adapt, seed=args.seed,
+            out=str(out / "adapt"), teacher=args.teacher, target=str(adapt_on), steps=steps_adapt, seed=args.seed,
             device="cpu", grid_every=max(1, steps_adapt // 3), snap_every=steps_adapt, progress=False), **overrides}))
     timings["adapt_s"] = time.perf_counter() - t0
     measured = [r for r in read_scalars(out / "adapt") if "adapt/diversity" in r]

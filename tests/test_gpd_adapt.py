@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from gpd_support import make_teacher, write_images
+from gpd_support import make_teacher, toy_pairs, write_images
 
 from gandistill.errors import DataError, GandistillError
 from gandistill.gpd import AdaptConfig, adapt, cdc_loss, cdc_term, load_targets, similarity_distribution
@@ -109,6 +109,46 @@ def test_adapt_resume_is_exact(tmp_path, teacher_dir, targets_dir):
         assert torch.equal(v, w), k
 
 
+def test_paired_target_trains_the_pair_term_and_resumes_exactly(tmp_path, teacher_dir):
+    """A --target with A/ and B/: the sources are projected into G_T once, G_target learns to render them as the
+    real targets (loss/pair, adapt/pair_l1, pairs-*.png), and the latents travel in the state."""
+    pairs = toy_pairs(tmp_path / "pairs", n=3)
+    kw = dict(steps=4, log_every=1, pair_proj_steps=3)
+    full = adapt(_cfg(tmp_path / "a", teacher_dir, pairs, **kw))
+    rows = [json.loads(x) for x in (tmp_path / "a" / "adapt" / "stats.jsonl").read_text().splitlines()]
+    assert all(r["loss/pair"] > 0 for r in rows if "loss/G_total" in r)
+    assert [r["adapt/pair_l1"] > 0 for r in rows if "adapt/diversity" in r] == [True, True]
+    assert all(0 <= r["adapt/diversity_ref"] and -1 <= r["adapt/correspondence_ref"] <= 1
+               for r in rows if "adapt/diversity" in r)
+    assert (tmp_path / "a" / "adapt" / "samples" / "pairs-00000004.png").is_file()
+    assert json.loads((full / "config.json").read_text())["extra"]["w_pair"] == 1.0
+    adapt(_cfg(tmp_path / "b", teacher_dir, pairs, **{**kw, "steps": 2}))
+    resumed = adapt(_cfg(tmp_path / "b", teacher_dir, pairs, resume="latest", **kw))
+    for (k, v), (_, w) in zip(Teacher.from_pretrained(full).state_dict().items(),
+                              Teacher.from_pretrained(resumed).state_dict().items()):
+        assert torch.equal(v, w), k
+
+
+def test_pair_term_fits_the_real_targets_and_is_off_at_weight_zero(tmp_path, teacher_dir):
+    pairs = toy_pairs(tmp_path / "pairs", n=3)
+    adapt(_cfg(tmp_path / "on", teacher_dir, pairs, steps=12, grid_every=4, w_adv=1e-3, w_cdc=0, lr_g=0.01,
+               pair_proj_steps=3))
+    fit = [json.loads(x)["adapt/pair_l1"] for x in (tmp_path / "on" / "adapt" / "stats.jsonl").read_text()
+           .splitlines() if "adapt/pair_l1" in x]
+    assert len(fit) == 3 and fit[-1] < 0.8 * fit[0]
+    adapt(_cfg(tmp_path / "off", teacher_dir, pairs, w_pair=0.0))  # the B/ images are the targets, unpaired
+    rows = (tmp_path / "off" / "adapt" / "stats.jsonl").read_text()
+    assert "loss/pair" not in rows and "pair_l1" not in rows
+    assert not list((tmp_path / "off" / "adapt" / "samples").glob("pairs-*"))
+
+
+def test_self_pairs_project_the_targets_themselves(tmp_path, teacher_dir, targets_dir):
+    adapt(_cfg(tmp_path, teacher_dir, targets_dir, self_pairs=True, pair_proj_steps=2, log_every=1))
+    rows = (tmp_path / "adapt" / "stats.jsonl").read_text()
+    assert "loss/pair" in rows and "adapt/pair_l1" in rows
+    assert (tmp_path / "adapt" / "samples" / "pairs-00000002.png").is_file()
+
+
 def test_zero_targets_is_an_error(tmp_path, teacher_dir):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no images"):
@@ -188,6 +228,22 @@ def test_freeze_presets(tmp_path, teacher_dir, targets_dir):
     d_src, d_new = t.D, Teacher.from_pretrained(model).D
     assert torch.equal(d_src.fromrgb.weight, d_new.fromrgb.weight)
     assert not torch.equal(d_src.blocks[-1].conv1.weight, d_new.blocks[-1].conv1.weight)
+
+
+def test_noise_strengths_stay_the_teachers_unless_asked(tmp_path, teacher_dir, targets_dir):
+    """--freeze-noise (default): G_target cannot draw texture by amplifying its fixed noise maps."""
+    t = Teacher.from_pretrained(teacher_dir)
+
+    def strengths(G):
+        return {n: p.detach().clone() for n, p in G.synthesis.named_parameters() if n.endswith("noise_strength")}
+
+    src = strengths(t.G)
+    assert src
+    frozen = strengths(Teacher.from_pretrained(adapt(_cfg(tmp_path / "a", teacher_dir, targets_dir))).G)
+    assert all(torch.equal(src[n], frozen[n]) for n in src)
+    trained = strengths(Teacher.from_pretrained(adapt(_cfg(tmp_path / "b", teacher_dir, targets_dir,
+                                                           freeze_noise=False))).G)
+    assert any(not torch.equal(src[n], trained[n]) for n in src)
 
 
 def test_adapt_weights_follow_the_term_protocol(tmp_path, teacher_dir, targets_dir):

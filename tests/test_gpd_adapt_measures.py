@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gandistill.gpd import AnchorRegion, TwoLevelDiscriminator, correspondence, diversity_ratio, memorisation
-from gandistill.gpd.adapt_metrics import adaptation_measures, edge_map, mean_pairwise_distance
+from gandistill.gpd.adapt_metrics import adaptation_measures, edge_map, mean_pairwise_distance, pair_references
 from gandistill.teacher import Teacher
 from gandistill.utils.images import labelled_grid
 
@@ -40,6 +40,16 @@ def test_constant_generator_has_zero_diversity_and_low_correspondence():
     assert correspondence(src, const) < 0.2
     # a restyled copy with the same outlines (inverted, darker) still corresponds far better
     assert correspondence(src, -0.5 * src) > 0.9
+
+
+def test_pair_references_score_a_perfect_translator():
+    """Real pairs give the measures' references: a translation that halves the contrast keeps the outlines
+    (correspondence 1) and halves the spread (diversity 0.5); constant targets have no diversity."""
+    src = _faces(6)
+    ref = pair_references(src, 0.5 * src, _flat)
+    assert ref["adapt/diversity_ref"] == pytest.approx(0.5, abs=1e-6)
+    assert ref["adapt/correspondence_ref"] == pytest.approx(1.0, abs=1e-6)
+    assert pair_references(src, torch.zeros_like(src), _flat)["adapt/diversity_ref"] == 0.0
 
 
 def test_edge_map_is_scale_free_and_zero_on_flat_images():

@@ -217,3 +217,17 @@ def test_a_run_saved_before_an_option_was_renamed_resumes_with_its_value(inputs,
     assert cli(["gpd", "adapt", "--config", str(tmp_path / "both.json"), "--dry-run"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "both.json" in err and "'cdc_weight' is the former name of 'w_cdc'" in err
+
+
+def test_a_run_recorded_before_an_option_existed_resumes_with_the_value_it_had(inputs, tmp_path, capsys):
+    """gpd adapt's freeze_noise (default on) did not exist before: such runs trained the noise strengths, so
+    their recorded config resumes with it off; a new run, or a --config file that leaves it out, gets the default."""
+    out = tmp_path / "run"
+    saved = _saved("gpd adapt", inputs, out, seed=5)
+    assert saved.pop("freeze_noise") is True  # as a run written before the option recorded it
+    dump_json(saved, out / "config.json")
+    assert cli(["gpd", "adapt", "--out", str(out), "--resume", "latest", "--dry-run"]) == 0
+    assert _printed_config(capsys.readouterr().out)["freeze_noise"] is False
+    dump_json({**saved, "out": str(tmp_path / "new")}, tmp_path / "partial.json")
+    assert cli(["gpd", "adapt", "--config", str(tmp_path / "partial.json"), "--dry-run"]) == 0
+    assert _printed_config(capsys.readouterr().out)["freeze_noise"] is True

@@ -208,11 +208,22 @@ def _renamed_keys(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def load_config(cls: type[T], path: str | Path) -> T:
-    """``from_dict(cls, <json file>)`` with errors that name the file."""
+def with_absent(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """A run's *recorded* options completed with what older versions meant by fields they did not have yet
+    (a field's ``absent`` value; see :func:`field`); other missing fields take their defaults later."""
+    data = _renamed_keys(cls, data)
+    for f in dataclasses.fields(cls):
+        if "absent" in f.metadata and f.name not in data:
+            data[f.name] = f.metadata["absent"]
+    return data
+
+
+def load_config(cls: type[T], path: str | Path, recorded: bool = False) -> T:
+    """``from_dict(cls, <json file>)`` with errors that name the file; ``recorded``: the file is a run's own
+    config.json (complete when written), so fields it lacks are filled by :func:`with_absent`."""
     data = read_json(path)
     try:
-        return from_dict(cls, data)
+        return from_dict(cls, with_absent(cls, data) if recorded and isinstance(data, dict) else data)
     except (TypeError, ValueError) as exc:
         raise OptionError(f"{path}: {exc}; fix the file or start without it") from exc
 
@@ -220,8 +231,9 @@ def load_config(cls: type[T], path: str | Path) -> T:
 def field(default: Any = dataclasses.MISSING, help: str = "", **meta: Any) -> Any:
     """``dataclasses.field`` with a help text (shown by ``--help``); mutable defaults are copied.
 
-    ``meta`` may hold ``metavar``, ``required`` (see :func:`add_dataclass_args`), ``cli=False`` (no option) and
-    ``formerly``: the option's earlier name(s), still read from config.json files and accepted as flags."""
+    ``meta`` may hold ``metavar``, ``required`` (see :func:`add_dataclass_args`), ``cli=False`` (no option),
+    ``formerly``: the option's earlier name(s), still read from config.json files and accepted as flags, and
+    ``absent``: the value that runs recorded before the option existed had (so they resume unchanged)."""
     metadata = {"help": help, **meta}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=metadata)

@@ -40,7 +40,7 @@ def resolve_stage_config(args: argparse.Namespace, start: Any = None) -> Any:
     elif getattr(args, "resume", None):
         saved = Path(getattr(args, "out", cls.out)) / "config.json"
         if saved.is_file():  # a resumed run keeps its recorded options; those given now override them
-            base = load_config(cls, saved)
+            base = load_config(cls, saved, recorded=True)
     cfg = from_args(cls, args, base=base)
     for name, (sub_cls, _) in nested.items():
         setattr(cfg, name, from_args(sub_cls, args, base=getattr(cfg, name)))

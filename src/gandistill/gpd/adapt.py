@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import asdict
+import warnings
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -35,13 +36,13 @@ from ..train.reals import xflip_take
 from ..train.terms import combine, weights_of
 from ..utils.images import save_grid, save_labelled_grid, to_float
 from ..utils.training import adam, prepare_run_dir
-from .adapt_metrics import adaptation_measures, flat_features
+from .adapt_metrics import adaptation_measures, flat_features, pair_references
 from .anchor_region import AnchorRegion, build_adapt_discriminator, default_patch_res
 from .common import ANCHORS_FILES, NOISE_MODE
-from .config import AdaptConfig
+from .config import AdaptConfig, ProjectConfig
 from .losses import ADAPT_TERMS, AdaptBatch
-from .project import dfeat_features
-from .targets import load_targets
+from .project import dfeat_features, feature_distance, project
+from .targets import holds_pairs, load_pairs, load_targets
 
 
 def resolve_freeze(G: Generator, D, cfg: AdaptConfig) -> tuple[list[int], int]:
@@ -54,9 +55,14 @@ def resolve_freeze(G: Generator, D, cfg: AdaptConfig) -> tuple[list[int], int]:
     return sorted(blocks), depth
 
 
-def freeze_parts(G: Generator, D, freeze_g: list[int], freeze_d: int) -> None:
-    """Mapping always frozen (shared W); listed synthesis blocks; D's fromRGB + first freeze_d-1 blocks."""
+def freeze_parts(G: Generator, D, freeze_g: list[int], freeze_d: int, freeze_noise: bool = False) -> None:
+    """Mapping always frozen (shared W); listed synthesis blocks; D's fromRGB + first freeze_d-1 blocks;
+    with ``freeze_noise`` every synthesis layer's noise strength."""
     G.mapping.requires_grad_(False)
+    if freeze_noise:
+        for name, p in G.synthesis.named_parameters():
+            if name.endswith("noise_strength"):
+                p.requires_grad_(False)
     n = len(G.synthesis.blocks)
     bad = [b for b in freeze_g if not 0 <= b < n]
     if bad:
@@ -87,6 +93,52 @@ def measure(G_T: Generator, G: Generator, ws: torch.Tensor, targets: torch.Tenso
     return stats
 
 
+@dataclass
+class PairedAnchors:
+    """A paired --target's sources projected into G_T (``ws``), their real targets, and the seeded sampler
+    that picks each step's pairs; ``ws`` and the sampler travel in the training state."""
+    ws: torch.Tensor
+    sources: torch.Tensor
+    targets: torch.Tensor
+    sampler: InfiniteSampler
+    distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    references: dict[str, float]
+
+    @classmethod
+    def build(cls, G_T: Generator, D_T, sources: torch.Tensor, targets: torch.Tensor, cfg: AdaptConfig, info,
+              device: torch.device, features) -> "PairedAnchors":
+        """Project the sources (a resumed run loads its latents from the state instead)."""
+        x = to_float(sources).to(device)
+        pcfg = ProjectConfig(steps=cfg.pair_proj_steps, seed=cfg.seed, progress=False)
+        distance, _ = feature_distance(pcfg.loss, D_T, device)
+        if cfg.resume:
+            ws = torch.zeros(len(x), G_T.num_ws, G_T.mapping.w_dim, device=device)
+        else:
+            # on copies: projection turns its networks channels-last, which a resumed run (no projection) would not
+            ws, quality = project(copy.deepcopy(G_T), x, pcfg, D=copy.deepcopy(D_T), distance=distance)
+            if info.is_main:
+                print(f"adapt: {len(x)} paired source(s) projected into G_T ({cfg.pair_proj_steps} steps), mean PSNR "
+                      f"{quality['mean_psnr']:.2f} dB")
+        return cls(ws, x, targets, InfiniteSampler(len(x), info.rank, info.world_size, seed=cfg.seed + 7),
+                   distance, pair_references(x, targets, features))
+
+    def take(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next ``n`` pairs (latents, real targets)."""
+        idx = torch.as_tensor(self.sampler.next(n), device=self.ws.device)
+        return self.ws[idx], self.targets[idx]
+
+    @torch.no_grad()
+    def measure(self, G_T: Generator, G: Generator, grid_path: Path, title: str) -> dict[str, float]:
+        """``adapt/pair_l1`` (G_target(w_a) against the real targets), the measures' references from the real
+        pairs (``adapt/diversity_ref``, ``adapt/correspondence_ref``) and the labelled grid of the pairs."""
+        src = torch.cat([G_T.synthesis(w, noise_mode=NOISE_MODE) for w in self.ws.split(16)])
+        tgt = torch.cat([G.synthesis(w, noise_mode=NOISE_MODE) for w in self.ws.split(16)])
+        save_labelled_grid([self.sources, src, tgt, self.targets],
+                           ["real source", "G_T(w_a)", "G_target(w_a)", "real target"], grid_path, title=title,
+                           scale=max(1, 64 // src.shape[-1]))
+        return {"adapt/pair_l1": float((tgt - self.targets).abs().mean()), **self.references}
+
+
 def adapt(cfg: AdaptConfig, dry_run: bool = False, on_finish: Callable[[dict], None] | None = None) -> Path:
     """Adapt (or resume adapting) a teacher to a few target images; returns the model directory.
 
@@ -107,11 +159,25 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False, on_finish: Callable[[dict], N
                               f"{2 * info.world_size} or more (and --batch-gpu ≥ 2)")
     teacher = Teacher.from_pretrained(cfg.teacher)
     mcfg = teacher.config
-    targets, names = load_targets(cfg.target, mcfg.resolution, mcfg.img_channels, cfg.max_targets)
+    sources = None  # paired --target: the real sources of the targets
+    if holds_pairs(cfg.target):
+        sources, targets, names = load_pairs(cfg.target, mcfg.resolution, mcfg.img_channels, "target pairs")
+        if len(names) > cfg.max_targets:
+            warnings.warn(f"{len(names)} target pairs in {cfg.target}: GPD is designed for ≤ {cfg.max_targets}; "
+                          "all are used", stacklevel=2)
+        if cfg.self_pairs:
+            warnings.warn(f"--self-pairs: {cfg.target} holds real pairs (A/, B/); their sources are used",
+                          stacklevel=2)
+    else:
+        targets, names = load_targets(cfg.target, mcfg.resolution, mcfg.img_channels, cfg.max_targets)
+        if cfg.self_pairs:  # JoJoGAN: the target's own projection into G_T is its source
+            sources = targets
+    use_pairs = sources is not None and cfg.w_pair > 0
     if info.is_main:
         print(f"adapt: {len(names)} target image(s) from {cfg.target} → teacher {cfg.teacher} "
               f"({mcfg.img_channels}×{mcfg.resolution}²); CDC weight {cfg.w_cdc}, anchor region "
-              f"{'every ' + str(cfg.cdc_anchor_every) + ' steps' if cfg.cdc_anchor_every else 'off'}; device {device}"
+              f"{'every ' + str(cfg.cdc_anchor_every) + ' steps' if cfg.cdc_anchor_every else 'off'}"
+              f"{'; paired term ' + str(cfg.w_pair) if use_pairs else ''}; device {device}"
               + (f", {info.world_size} processes" if info.enabled else ""))
     if dry_run:
         if info.is_main:
@@ -125,7 +191,7 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False, on_finish: Callable[[dict], N
     patch_res = (cfg.patch_res or default_patch_res(mcfg.resolution)) if cfg.cdc_anchor_every > 0 else None
     disc = build_adapt_discriminator(teacher, patch_res).to(device).train().requires_grad_(True)
     freeze_g, freeze_d = resolve_freeze(G, stylegan2_part(disc.D), cfg)
-    freeze_parts(G, stylegan2_part(disc.D), freeze_g, freeze_d)
+    freeze_parts(G, stylegan2_part(disc.D), freeze_g, freeze_d, cfg.freeze_noise)
     # the optimisers hold only the trained parameters: the phases never unfreeze the others
     opt_g = adam([p for p in G.parameters() if p.requires_grad], cfg.lr_g, cfg.beta2, 0)
     opt_d = adam([p for p in disc.parameters() if p.requires_grad], cfg.lr_d, cfg.beta2, cfg.r1_interval)
@@ -134,12 +200,14 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False, on_finish: Callable[[dict], N
     sampler = InfiniteSampler(len(targets) * (2 if cfg.xflip else 1), info.rank, info.world_size, seed=cfg.seed)
     region = AnchorRegion.random(cfg.cdc_anchors or len(targets), mcfg.z_dim, cfg.cdc_anchor_sigma, cfg.seed + 99)
     g_weights = weights_of(cfg, ADAPT_TERMS)
+    g_weights["pair"] = g_weights["pair"] if use_pairs else 0.0
 
     # fixed latents for the grids and the measures (the grid shows the first 8)
     eval_ws = G_T.mapping(torch.randn(max(cfg.measure_n, 8), mcfg.z_dim,
                                       generator=torch.Generator().manual_seed(cfg.seed + 123)).to(device))
     targets_f = to_float(targets).to(device)
     features = flat_features(dfeat_features(D_T))
+    pairs = PairedAnchors.build(G_T, D_T, sources, targets_f, cfg, info, device, features) if use_pairs else None
     if info.is_main and not cfg.resume:  # a resumed run already has its step-0 grids
         save_grid(targets, out / "samples" / "targets.png", scale=max(1, 64 // mcfg.resolution))
         measure(G_T, G, eval_ws, targets_f, features, out / "samples" / "compare-00000000.png", "step 0")
@@ -162,6 +230,9 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False, on_finish: Callable[[dict], N
                 cdc_ws, cdc_feats = G_T.mapping(torch.randn(r.size, mcfg.z_dim, device=device)), None
         batch = AdaptBatch(G_T, G, fake, lambda img: disc(aug(img), image_level), cdc_ws, cdc_feats,
                            cfg.cdc_layers, cfg.w_cdc)
+        if pairs is not None:
+            batch.pair_ws, batch.pair_y = pairs.take(r.size)
+            batch.pair_distance = pairs.distance
         loss, stats = combine(ADAPT_TERMS, batch, g_weights)
         if cfg.w_cdc == 0:  # plain fine-tuning still reports its CDC, as a measure (no graph at weight 0)
             with torch.no_grad():
@@ -187,18 +258,27 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False, on_finish: Callable[[dict], N
             out / "model", parents={"teacher": teacher.source_hash},
             extra={"gpd": "adapted", "teacher_dir": str(Path(cfg.teacher).resolve()), "step": step,
                    "targets": names, "w_cdc": cfg.w_cdc, "cdc_anchor_every": cfg.cdc_anchor_every,
-                   "freeze_g": freeze_g, "freeze_d": freeze_d})
+                   "freeze_g": freeze_g, "freeze_d": freeze_d, "freeze_noise": cfg.freeze_noise,
+                   "w_pair": cfg.w_pair if use_pairs else 0.0})
 
     def grid(step: int) -> dict[str, float]:
-        return measure(G_T, G, eval_ws, targets_f, features, out / "samples" / f"compare-{step:08d}.png",
-                       f"step {step}")
+        stats = measure(G_T, G, eval_ws, targets_f, features, out / "samples" / f"compare-{step:08d}.png",
+                        f"step {step}")
+        if pairs is not None:
+            stats.update(pairs.measure(G_T, G, out / "samples" / f"pairs-{step:08d}.png", f"step {step}"))
+        return stats
 
+    if pairs is not None and info.is_main and not cfg.resume:
+        pairs.measure(G_T, G, out / "samples" / "pairs-00000000.png", "step 0")
     objs = {"G": G, "D": disc.D, "opt_g": opt_g, "opt_d": opt_d, "aug": aug, "sampler": sampler}
+    if pairs is not None:
+        objs.update(pair_ws=pairs.ws, pair_sampler=pairs.sampler)
     if disc.patch_head is not None:
         objs.update(patch_head=disc.patch_head, region=region)
     train_loop(cfg, phases, objs, save_model=save_model, desc="gpd adapt", resume_hint="gandistill gpd adapt",
                device=device, info=info, grid=grid, seed=cfg.seed, inputs=inputs,
-               arch_keys=("teacher", "freeze_g", "freeze_d", "freeze", "cdc_anchor_every", "patch_res"),
+               arch_keys=("teacher", "freeze_g", "freeze_d", "freeze", "freeze_noise", "cdc_anchor_every", "patch_res",
+                          "w_pair", "self_pairs"),
                bar_keys=("loss/adv", "loss/D", "loss/cdc"), model_dir=out / "model",
                diverged_hint="Lower --lr-g/--lr-d or raise --r1-gamma")
     if on_finish is not None:

@@ -98,3 +98,13 @@ def adaptation_measures(source: torch.Tensor, target: torch.Tensor, targets: tor
     m = {"diversity": diversity_ratio(ft, fs), "correspondence": correspondence(source, target),
          **memorisation(ft, fy)}
     return {f"adapt/{k}": v for k, v in m.items()}, nearest
+
+
+def pair_references(sources: torch.Tensor, targets: torch.Tensor, features: Features) -> dict[str, float]:
+    """What a perfect translator scores on the measures, from real (source, target) pairs: the real targets'
+    diversity relative to their sources' and the sources↔targets edge correspondence. A target domain that
+    is plainer than the source (sketches vs photos) has a reference far below 1."""
+    with torch.no_grad():
+        ref = {"diversity_ref": diversity_ratio(features(targets), features(sources)),
+               "correspondence_ref": correspondence(sources, targets)}
+    return {f"adapt/{k}": v for k, v in ref.items()}

@@ -28,7 +28,7 @@ from ..utils.images import save_labelled_grid, to_float
 from .common import ANCHORS_FILE, NOISE_MODE
 from .config import AnchorsConfig
 from .project import project
-from .targets import load_targets
+from .targets import holds_pairs, load_pairs, load_targets
 
 
 @dataclass
@@ -114,21 +114,10 @@ def compute_anchors(cfg: AnchorsConfig, progress: bool = True) -> Path:
     data = Path(cfg.data)
     mode = cfg.mode
     if mode == "auto":
-        mode = "paired" if (data / "A").is_dir() and (data / "B").is_dir() else "target"
+        mode = "paired" if holds_pairs(data) else "target"
     if mode == "paired":
-        from ..data.paired import PairedImageDataset
-
-        from ..data.images import image_header, warn_resized
-
-        ds = PairedImageDataset(data, resolution=res, channels=ch)
-        sizes = []
-        for f in dict.fromkeys(f for pair in ds.pairs for f in pair):  # side-by-side: one file, two h×h halves
-            w, h, _ = image_header(f)
-            sizes.append((f.relative_to(data).as_posix(), w if ds.mode == "folders" else h, h))
-        warn_resized(sizes, res, "anchor images")
-        x_np, y_np = ds.as_uint8_arrays()
-        x, y = to_float(torch.from_numpy(x_np)), to_float(torch.from_numpy(y_np))
-        names = [a.stem for a, _ in ds.pairs]
+        x_u8, y_u8, names = load_pairs(data, res, ch)
+        x, y = to_float(x_u8), to_float(y_u8)
         ws, quality = project(source.G, x, cfg, D=source.D, progress=progress)
         ws = ws.cpu()
     elif mode == "target":

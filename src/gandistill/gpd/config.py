@@ -16,7 +16,8 @@ from .networks import PatchGANConfig, TranslatorShape
 class AdaptConfig(RunOptions, GANOptions):
     out: str = field("runs/gpd-adapt", help="run directory (config, checkpoints, samples, logs, model)")
     teacher: str = field("", help="source teacher model directory (G_T, D_T); required")
-    target: str = field("", help="folder with the few (≤10) target-domain images; required")
+    target: str = field("", help="folder with the few (≤10) target-domain images, or a paired folder (A/ sources, "
+                        "B/ targets with matching stems: adds the paired term, --w-pair); required")
     max_targets: int = field(10, help="GPD is few-shot: more targets than this gives a warning")
     steps: int = field(300, help="optimisation steps")
     batch: int = field(4, help="latents and target images per step, over all processes (≥2: CDC compares the "
@@ -33,6 +34,14 @@ class AdaptConfig(RunOptions, GANOptions):
                          "adaptation discriminator)")
     w_cdc: float = field(1000.0, help="cross-domain distance consistency weight (0 = plain fine-tuning); the "
                          "loss is reduced like the CDC authors' code, whose weight is 1000", formerly="cdc_weight")
+    w_pair: float = field(1.0, help="weight of the paired term, used when --target holds pairs (A/ sources, B/ "
+                          "targets with matching stems): each source is projected into G_T and G_target learns to "
+                          "render that latent as its real target (pixel L1 + feature distance)", absent=0.0)
+    self_pairs: bool = field(False, help="target-only data: pair each target with itself, i.e. project the target "
+                             "into G_T and train G_target to render that latent as the target (JoJoGAN's recipe; "
+                             "--w-pair weighs it)")
+    pair_proj_steps: int = field(200, help="projection steps for the sources of a paired --target (or the targets, "
+                                 "--self-pairs)")
     cdc_layers: list[int] | None = field(None, help="comma-separated synthesis blocks whose activations CDC compares "
                                          "(default: every block but the first and the last, as CDC)")
     cdc_anchor_every: int = field(4, help="anchor-region discrimination (CDC): every N-th step draws latents near "
@@ -47,6 +56,9 @@ class AdaptConfig(RunOptions, GANOptions):
         "none", help="freezing preset, added to --freeze-g/--freeze-d: coarse = synthesis blocks up to 8×8 "
         "(pose and layout stay the teacher's); freezed = D's first half (fromRGB + the high-resolution blocks); "
         "both")
+    freeze_noise: bool = field(True, help="keep the generator's per-layer noise strengths at the teacher's values: "
+                               "trained, they let G_target draw the target's texture by amplifying its fixed noise "
+                               "maps (speckle that follows no latent; docs/gpd.md)", absent=False)
     measure_n: int = field(32, help="fixed latents on which diversity, correspondence and memorisation are "
                            "measured at every grid step (stats.jsonl: adapt/…)")
     xflip: bool = field(True, help="also use mirrored targets")
@@ -54,8 +66,10 @@ class AdaptConfig(RunOptions, GANOptions):
     def __post_init__(self) -> None:
         if self.steps < 0:
             raise ValueError("steps must be ≥ 0")
-        if self.w_cdc < 0 or self.w_adv < 0:
-            raise ValueError("w_cdc and w_adv must be ≥ 0")
+        if self.w_cdc < 0 or self.w_adv < 0 or self.w_pair < 0:
+            raise ValueError("w_cdc, w_adv and w_pair must be ≥ 0")
+        if self.pair_proj_steps < 1:
+            raise ValueError("pair_proj_steps must be ≥ 1")
         if self.w_cdc == 0 and self.w_adv == 0:
             raise ValueError("w_adv and w_cdc are both 0: the generator would have nothing to learn from")
         if self.batch < 2:

@@ -6,7 +6,9 @@ is not computed.
 
 - ``ADAPT_TERMS`` over :class:`AdaptBatch` (``gpd adapt``, ``AdaptConfig``): ``adv`` — the
   non-saturating loss of the adaptation discriminator on G_target's augmented samples; ``cdc`` —
-  cross-domain distance consistency against the frozen G_T (``cdc.cdc_term``).
+  cross-domain distance consistency against the frozen G_T (``cdc.cdc_term``); ``pair`` — with a paired
+  ``--target`` (A/ sources, B/ targets), G_target(w_a) against the real target, w_a the source projected
+  into G_T.
 - ``KD_TERMS`` over :class:`KDBatch` (``gpd distill``, ``GPDDistillConfig``; ``KD_MODES`` says which
   terms each ``--kd`` mode uses): the anchor-based knowledge distillation below.
 - ``PROJECTION_TERMS`` over :class:`ProjectionBatch` (``project``, ``ProjectConfig``): ``l2``, ``feat``,
@@ -38,6 +40,7 @@ import torch
 
 from ..train.gan_losses import g_nonsaturating
 from .cdc import cdc_term
+from .common import NOISE_MODE
 
 Phi = Callable[[torch.Tensor], list[torch.Tensor]]
 
@@ -158,6 +161,9 @@ class AdaptBatch:
     cdc_feats: list[torch.Tensor] | None = None      # G's activations for cdc_ws when the step has them
     cdc_layers: list[int] | None = None
     w_cdc: float = 1.0                               # CDC builds G's graph only when its weight is > 0
+    pair_ws: torch.Tensor | None = None              # paired --target: the sources' latents (projected into G_T)
+    pair_y: torch.Tensor | None = None               # … and their real targets
+    pair_distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None  # (a, b) → [N] features
 
 
 def adapt_adversarial(b: AdaptBatch) -> torch.Tensor:
@@ -170,7 +176,15 @@ def cdc(b: AdaptBatch) -> torch.Tensor:
     return cdc_term(b.G_T, b.G, b.cdc_ws, b.w_cdc, b.cdc_layers, target_feats=b.cdc_feats)
 
 
-ADAPT_TERMS: dict[str, Callable[[AdaptBatch], torch.Tensor]] = {"adv": adapt_adversarial, "cdc": cdc}
+def paired(b: AdaptBatch) -> torch.Tensor:
+    """Paired adaptation: G_target must render each real source's latent as that source's real target
+    (per-sample pixel L1 + feature distance, averaged), so it learns the translation, not only the texture."""
+    img = b.G.synthesis(b.pair_ws, noise_mode=NOISE_MODE)
+    return ((img - b.pair_y).abs().flatten(1).mean(1) + b.pair_distance(img, b.pair_y)).mean()
+
+
+ADAPT_TERMS: dict[str, Callable[[AdaptBatch], torch.Tensor]] = {"adv": adapt_adversarial, "cdc": cdc,
+                                                                  "pair": paired}
 
 
 # --- projection into W+ (weights w_l2, w_feat, w_wplus of ProjectConfig) ---

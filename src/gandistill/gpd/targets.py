@@ -44,3 +44,25 @@ def load_targets(folder: str | Path, resolution: int, channels: int, max_targets
         warnings.warn(f"the teacher is {kind} ({channels} channel(s)) but some targets are not; they are "
                       f"converted: {', '.join(wrong_mode[:5])}", stacklevel=2)
     return torch.from_numpy(np.stack(arrays)), [f.relative_to(root).as_posix() for f in files]
+
+
+def holds_pairs(folder: str | Path) -> bool:
+    """Whether ``folder`` is a paired dataset (``A/`` sources and ``B/`` targets with matching stems)."""
+    return (Path(folder) / "A").is_dir() and (Path(folder) / "B").is_dir()
+
+
+def load_pairs(folder: str | Path, resolution: int, channels: int,
+               what: str = "anchor images") -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """A paired folder as uint8 sources [N, C, R, R], targets [N, C, R, R] and the pairs' stems (one warning
+    when images are not of the teacher's size; they are centre-cropped and resized)."""
+    from ..data.paired import PairedImageDataset
+
+    root = Path(folder)
+    ds = PairedImageDataset(root, resolution=resolution, channels=channels)
+    sizes = []
+    for f in dict.fromkeys(f for pair in ds.pairs for f in pair):  # side-by-side: one file, two h×h halves
+        w, h, _ = image_header(f)
+        sizes.append((f.relative_to(root).as_posix(), w if ds.mode == "folders" else h, h))
+    warn_resized(sizes, resolution, what)
+    x_np, y_np = ds.as_uint8_arrays()
+    return torch.from_numpy(x_np), torch.from_numpy(y_np), [a.stem for a, _ in ds.pairs]

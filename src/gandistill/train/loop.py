@@ -55,7 +55,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from ..io.atomic import dump_json
-from ..options import from_dict
+from ..options import from_dict, with_absent
 from ..errors import CheckpointError, GandistillError
 from ..io.state import NonFiniteStateError, describe_entries, load_state, resolve_resume, save_state
 from ..utils import dist
@@ -81,7 +81,9 @@ def check_finite(stats: dict[str, float], step: int, out: Path, hint: str = DIVE
 def _saved_config(cfg: Any, state: dict[str, Any], path: Path) -> dict[str, Any]:
     """The resumed run's options, completed with this version's defaults (older runs lack newer fields)."""
     try:
-        return asdict(from_dict(type(cfg), json.loads(state["config"]), strict=False))
+        saved = json.loads(state["config"])
+        return asdict(from_dict(type(cfg), with_absent(type(cfg), saved) if isinstance(saved, dict) else saved,
+                                strict=False))
     except (GandistillError, TypeError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{path}: its recorded options cannot be read ({exc}); resume from a state "
                               "written by this stage") from None
