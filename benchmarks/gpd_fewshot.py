@@ -157,8 +157,8 @@ def main() -> None:
     t0 = time.perf_counter()
     anchors = out / "adapt" / "anchors.safetensors"
     if not (args.reuse and anchors.is_file()):
-        anchors = compute_anchors(AnchorsConfig(adapted=str(adapted), data=str(styles if args.target_only
-                                                                               else data / "pairs"),
+        anchor_data = styles if args.target_only else data / "pairs"
+        anchors = compute_anchors(AnchorsConfig(adapted=str(adapted), teacher=args.teacher, data=str(anchor_data),
                                                 steps=steps_proj, device="cpu", out=str(anchors)), progress=False)
     timings["anchors_s"] = time.perf_counter() - t0
     anchor_q = json.loads(anchors.with_suffix(".json").read_text())["quality"]
@@ -167,7 +167,8 @@ def main() -> None:
     for kd in modes:
         t0 = time.perf_counter()
         model = distill(GPDDistillConfig(**{**dict(
-            out=str(out / f"student-{kd}{args.tag}"), adapted=str(adapted), anchors=str(anchors), kd=kd,
+            out=str(out / f"student-{kd}{args.tag}"), adapted=str(adapted), teacher=args.teacher,
+            anchors=str(anchors), kd=kd,
             steps=steps_distill, seed=args.seed, device="cpu", progress=False, depth=min(4, res.bit_length() - 2),
             grid_every=max(1, steps_distill // 4), snap_every=steps_distill), **json.loads(args.distill_overrides)}))
         timings[f"distill_{kd}_s"] = time.perf_counter() - t0
@@ -175,7 +176,7 @@ def main() -> None:
         with torch.no_grad():
             outputs[f"student ({kd}){args.tag}"] = torch.cat([S(x) for x in photos.split(64)])
 
-    src, tgt = load_generators(adapted)
+    src, tgt = load_generators(adapted, args.teacher)  # --teacher: also when --reuse copied the adapted model
     route_q: dict = {}
     if not args.no_route:
         t0 = time.perf_counter()
