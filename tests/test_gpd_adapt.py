@@ -145,7 +145,7 @@ def test_pair_term_fits_the_real_targets_and_is_off_at_weight_zero(tmp_path, tea
 def test_self_pairs_project_the_targets_themselves(tmp_path, teacher_dir, targets_dir):
     adapt(_cfg(tmp_path, teacher_dir, targets_dir, self_pairs=True, pair_proj_steps=2, log_every=1))
     rows = (tmp_path / "adapt" / "stats.jsonl").read_text()
-    assert "loss/pair" in rows and "adapt/pair_l1" in rows
+    assert "loss/pair" in rows and "adapt/pair_l1" in rows and "_ref" not in rows.replace("nn_target_ref", "")
     assert (tmp_path / "adapt" / "samples" / "pairs-00000002.png").is_file()
 
 

@@ -2,7 +2,8 @@
 
     data → StyleGAN2 teacher → samples, style mixing, FID/KID
          → KDIT: triplets → data-free I2I distillation → sketch → photo fine-tuning on 50 pairs
-         → GPD: adapt to 10 sketches → anchors → anchor-based distillation → photo → sketch translation
+         → GPD: adapt to 10 (photo, sketch) pairs → anchors → anchor-based distillation
+           → photo → sketch translation
 
     gandistill demo            # ~9 minutes on a 2-core CPU
     gandistill demo --fast     # under a minute: a smoke run
@@ -50,8 +51,10 @@ class DemoConfig(DeviceOption):
     kdit_steps: int | None = field(None, help="KDIT data-free distillation steps (default 300, fast 10)")
     finetune_pairs: int = field(50, help="real sketch → photo pairs KDIT fine-tunes on")
     finetune_steps: int | None = field(None, help="KDIT fine-tuning steps (default 150, fast 10)")
-    adapt_steps: int | None = field(None, help="GPD adaptation steps on 10 sketches (default 400, fast 10)")
-    proj_steps: int | None = field(None, help="GPD anchor projection steps (default 100, fast 5)")
+    adapt_steps: int | None = field(None, help="GPD adaptation steps on 10 (photo, sketch) pairs "
+                                    "(default 400, fast 10)")
+    proj_steps: int | None = field(None, help="GPD projection steps: the adaptation's pairs and the "
+                                   "anchors (default 100, fast 5)")
     gpd_steps: int | None = field(None, help="GPD student distillation steps (default 300, fast 10)")
     heldout_n: int | None = field(None, help="held-out pairs the students are evaluated on (default 64, fast 16)")
     seed: int = field(0, help="random seed")
@@ -78,7 +81,7 @@ def plan(cfg: DemoConfig) -> dict[str, float]:
             "teacher samples": c["teacher samples"], "teacher metrics": c["teacher metrics"] * cfg.eval_n,
             "KDIT distillation": c["KDIT distillation"] * cfg.kdit_steps,
             "KDIT fine-tuning": c["KDIT fine-tuning"] * cfg.finetune_steps, "KDIT evaluation": c["KDIT evaluation"],
-            "GPD adaptation": c["GPD adaptation"] * cfg.adapt_steps,
+            "GPD adaptation": c["GPD adaptation"] * cfg.adapt_steps + c["GPD anchors"] * cfg.proj_steps * 10,
             "GPD anchors": c["GPD anchors"] * cfg.proj_steps * 10,
             # GPD distillation trains two students: anchor KD and the --kd none baseline (cheaper per step)
             "GPD distillation": c["GPD distillation"] * cfg.gpd_steps * 1.5, "GPD translation": c["GPD translation"]}

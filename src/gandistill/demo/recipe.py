@@ -30,7 +30,7 @@ FULL_SIZE: dict[str, list[str]] = {
                          "--device cuda"],
     "KDIT translate": ["gandistill translate --model runs/kdit-ft/model --input data/pairs256/sketch "
                        "--reference data/pairs256/photo/000000.png --output runs/kdit-translated --device cuda"],
-    "GPD adaptation": [f"gandistill gpd adapt --teacher {TEACHER}/model --target my_shots/B --out runs/gpd-adapt "
+    "GPD adaptation": [f"gandistill gpd adapt --teacher {TEACHER}/model --target my_shots --out runs/gpd-adapt "
                        "--steps 1000 --device cuda"],
     "GPD anchors": ["gandistill gpd anchors --adapted runs/gpd-adapt/model --data my_shots --steps 500 "
                     "--out runs/gpd-adapt/anchors.safetensors --device cuda"],

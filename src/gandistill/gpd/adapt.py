@@ -102,12 +102,13 @@ class PairedAnchors:
     targets: torch.Tensor
     sampler: InfiniteSampler
     distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    references: dict[str, float]
+    references: dict[str, float]  # empty for --self-pairs: a target against itself is no reference
 
     @classmethod
     def build(cls, G_T: Generator, D_T, sources: torch.Tensor, targets: torch.Tensor, cfg: AdaptConfig, info,
-              device: torch.device, features) -> "PairedAnchors":
-        """Project the sources (a resumed run loads its latents from the state instead)."""
+              device: torch.device, features, real_sources: bool = True) -> "PairedAnchors":
+        """Project the sources (a resumed run loads its latents from the state instead); ``real_sources``
+        False (--self-pairs: the targets are their own sources) leaves out the measures' references."""
         x = to_float(sources).to(device)
         pcfg = ProjectConfig(steps=cfg.pair_proj_steps, seed=cfg.seed, progress=False)
         distance, _ = feature_distance(pcfg.loss, D_T, device)
@@ -119,8 +120,9 @@ class PairedAnchors:
             if info.is_main:
                 print(f"adapt: {len(x)} paired source(s) projected into G_T ({cfg.pair_proj_steps} steps), mean PSNR "
                       f"{quality['mean_psnr']:.2f} dB")
+        refs = pair_references(x, targets, features) if real_sources else {}
         return cls(ws, x, targets, InfiniteSampler(len(x), info.rank, info.world_size, seed=cfg.seed + 7),
-                   distance, pair_references(x, targets, features))
+                   distance, refs)
 
     def take(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The next ``n`` pairs (latents, real targets)."""
@@ -134,7 +136,8 @@ class PairedAnchors:
         src = torch.cat([G_T.synthesis(w, noise_mode=NOISE_MODE) for w in self.ws.split(16)])
         tgt = torch.cat([G.synthesis(w, noise_mode=NOISE_MODE) for w in self.ws.split(16)])
         save_labelled_grid([self.sources, src, tgt, self.targets],
-                           ["real source", "G_T(w_a)", "G_target(w_a)", "real target"], grid_path, title=title,
+                           ["real source" if self.references else "target", "G_T(w_a)", "G_target(w_a)",
+                            "real target"], grid_path, title=title,
                            scale=max(1, 64 // src.shape[-1]))
         return {"adapt/pair_l1": float((tgt - self.targets).abs().mean()), **self.references}
 
@@ -207,7 +210,8 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False, on_finish: Callable[[dict], N
                                       generator=torch.Generator().manual_seed(cfg.seed + 123)).to(device))
     targets_f = to_float(targets).to(device)
     features = flat_features(dfeat_features(D_T))
-    pairs = PairedAnchors.build(G_T, D_T, sources, targets_f, cfg, info, device, features) if use_pairs else None
+    pairs = PairedAnchors.build(G_T, D_T, sources, targets_f, cfg, info, device, features,
+                                real_sources=sources is not targets) if use_pairs else None
     if info.is_main and not cfg.resume:  # a resumed run already has its step-0 grids
         save_grid(targets, out / "samples" / "targets.png", scale=max(1, 64 // mcfg.resolution))
         measure(G_T, G, eval_ws, targets_f, features, out / "samples" / "compare-00000000.png", "step 0")
