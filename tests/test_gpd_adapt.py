@@ -129,6 +129,15 @@ def test_paired_target_trains_the_pair_term_and_resumes_exactly(tmp_path, teache
         assert torch.equal(v, w), k
 
 
+def test_resuming_an_unpaired_run_on_a_paired_target_is_one_clear_error(tmp_path, teacher_dir):
+    from gandistill.errors import CheckpointError
+
+    pairs = toy_pairs(tmp_path / "pairs", n=3)
+    adapt(_cfg(tmp_path, teacher_dir, pairs / "B", steps=2))
+    with pytest.raises(CheckpointError, match="holds no pair_sampler, pair_ws"):
+        adapt(_cfg(tmp_path, teacher_dir, pairs, steps=3, resume="latest", pair_proj_steps=2))
+
+
 def test_pair_term_fits_the_real_targets_and_is_off_at_weight_zero(tmp_path, teacher_dir):
     pairs = toy_pairs(tmp_path / "pairs", n=3)
     adapt(_cfg(tmp_path / "on", teacher_dir, pairs, steps=12, grid_every=4, w_adv=1e-3, w_cdc=0, lr_g=0.01,

@@ -96,6 +96,10 @@ def _resume(cfg: Any, path: Path, state: dict[str, Any], objs: dict[str, Any], a
     if diff:
         raise CheckpointError(f"{path} was trained with a different architecture ({', '.join(sorted(diff))}: "
                               f"then vs now {diff}); pass the same options or resume from its own config.json")
+    missing = sorted(set(objs) - set(state))
+    if missing:  # e.g. a paired --target now, an unpaired one then: the options build other training objects
+        raise CheckpointError(f"{path} holds no {', '.join(missing)}: it was written by a run with other options or "
+                              "inputs; resume with the options and inputs that run was started with")
     wanted_lr = learning_rates(objs)  # this run's --lr options; the loaded optimisers carry the old ones
     for name, obj in objs.items():
         if isinstance(obj, torch.Tensor):
