@@ -139,16 +139,16 @@ def main() -> None:
         gt = write(data / "test" / "B", test["sketch"])
     write_tensor(data / "test" / "A", photos)
 
+    # the real examples: the 10 pairs (the adaptation's paired term, the anchors) or, target-only, the targets
+    real_data = styles if args.target_only else data / "pairs"
     t0 = time.perf_counter()
     adapted = out / "adapt" / "model"
     if not (args.reuse and adapted.is_dir()):
         overrides = json.loads(args.adapt_overrides)
         if args.cdc_weight is not None:
             overrides["w_cdc"] = args.cdc_weight
-        # paired protocol: the adaptation sees the 10 pairs (paired term); target-only: the targets alone
-        adapt_on = styles if args.target_only else data / "pairs"
         adapted = adapt(AdaptConfig(**{**dict(
-            out=str(out / "adapt"), teacher=args.teacher, target=str(adapt_on), steps=steps_adapt, seed=args.seed,
+            out=str(out / "adapt"), teacher=args.teacher, target=str(real_data), steps=steps_adapt, seed=args.seed,
             device="cpu", grid_every=max(1, steps_adapt // 3), snap_every=steps_adapt, progress=False), **overrides}))
     timings["adapt_s"] = time.perf_counter() - t0
     measured = [r for r in read_scalars(out / "adapt") if "adapt/diversity" in r]
@@ -157,8 +157,7 @@ def main() -> None:
     t0 = time.perf_counter()
     anchors = out / "adapt" / "anchors.safetensors"
     if not (args.reuse and anchors.is_file()):
-        anchor_data = styles if args.target_only else data / "pairs"
-        anchors = compute_anchors(AnchorsConfig(adapted=str(adapted), teacher=args.teacher, data=str(anchor_data),
+        anchors = compute_anchors(AnchorsConfig(adapted=str(adapted), teacher=args.teacher, data=str(real_data),
                                                 steps=steps_proj, device="cpu", out=str(anchors)), progress=False)
     timings["anchors_s"] = time.perf_counter() - t0
     anchor_q = json.loads(anchors.with_suffix(".json").read_text())["quality"]

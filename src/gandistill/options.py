@@ -208,9 +208,12 @@ def _renamed_keys(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def with_absent(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+def with_absent(cls: type, data: Any) -> Any:
     """A run's *recorded* options completed with what older versions meant by fields they did not have yet
-    (a field's ``absent`` value; see :func:`field`); other missing fields take their defaults later."""
+    (a field's ``absent`` value; see :func:`field`); other missing fields take their defaults later. Anything
+    but a dict is returned as it is, for :func:`from_dict` to refuse."""
+    if not isinstance(data, dict):
+        return data
     data = _renamed_keys(cls, data)
     for f in dataclasses.fields(cls):
         if "absent" in f.metadata and f.name not in data:
@@ -223,7 +226,7 @@ def load_config(cls: type[T], path: str | Path, recorded: bool = False) -> T:
     config.json (complete when written), so fields it lacks are filled by :func:`with_absent`."""
     data = read_json(path)
     try:
-        return from_dict(cls, with_absent(cls, data) if recorded and isinstance(data, dict) else data)
+        return from_dict(cls, with_absent(cls, data) if recorded else data)
     except (TypeError, ValueError) as exc:
         raise OptionError(f"{path}: {exc}; fix the file or start without it") from exc
 

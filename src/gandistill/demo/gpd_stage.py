@@ -1,5 +1,5 @@
-"""Demo GPD stages: adapt the teacher to 10 (photo, sketch) pairs, anchors from the 10 real pairs, anchor-based
-distillation into a U-Net, and held-out photo → sketch translations."""
+"""Demo GPD stages: adapt the teacher to 10 (photo, sketch) pairs, anchors from the 10 real pairs,
+anchor-based distillation into a U-Net, and held-out photo → sketch translations."""
 from __future__ import annotations
 
 import shutil
@@ -48,7 +48,8 @@ def run_gpd(run: DemoRun, teacher_dir: Path, teacher_fp: str, pairs_dir: Path) -
         # the shots are pairs (A/ photos, B/ sketches): the adaptation's paired term uses them
         acfg = AdaptConfig(out=str(out / "gpd-adapt"), teacher=str(teacher_dir), target=str(shots),
                            pair_proj_steps=cfg.proj_steps, steps=cfg.adapt_steps,
-                           grid_every=max(1, cfg.adapt_steps // 2), snap_every=max(1, cfg.adapt_steps // 2), seed=cfg.seed, device=cfg.device, log_every=5)
+                           grid_every=max(1, cfg.adapt_steps // 2), snap_every=max(1, cfg.adapt_steps // 2),
+                           seed=cfg.seed, device=cfg.device, log_every=5)
         fp = run.train("gpd-adapt", acfg, adapt, after=teacher_fp)
     adapted = Path(acfg.out) / "model"
     run.report.command("GPD adaptation", f"gandistill gpd adapt --teacher {teacher_dir} --target {shots} "

@@ -103,6 +103,7 @@ class PairedAnchors:
     sampler: InfiniteSampler
     distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     references: dict[str, float]  # empty for --self-pairs: a target against itself is no reference
+    source_renders: torch.Tensor | None = None  # G_T(w_a), rendered once: G_T is frozen
 
     @classmethod
     def build(cls, G_T: Generator, D_T, sources: torch.Tensor, targets: torch.Tensor, cfg: AdaptConfig, info,
@@ -115,8 +116,8 @@ class PairedAnchors:
         if cfg.resume:
             ws = torch.zeros(len(x), G_T.num_ws, G_T.mapping.w_dim, device=device)
         else:
-            # on copies: projection turns its networks channels-last, which a resumed run (no projection) would not
-            ws, quality = project(copy.deepcopy(G_T), x, pcfg, D=copy.deepcopy(D_T), distance=distance)
+            # on a copy: projection turns G channels-last, which a resumed run (no projection) would not
+            ws, quality = project(copy.deepcopy(G_T), x, pcfg, distance=distance)
             if info.is_main:
                 print(f"adapt: {len(x)} paired source(s) projected into G_T ({cfg.pair_proj_steps} steps), mean PSNR "
                       f"{quality['mean_psnr']:.2f} dB")
@@ -133,7 +134,9 @@ class PairedAnchors:
     def measure(self, G_T: Generator, G: Generator, grid_path: Path, title: str) -> dict[str, float]:
         """``adapt/pair_l1`` (G_target(w_a) against the real targets), the measures' references from the real
         pairs (``adapt/diversity_ref``, ``adapt/correspondence_ref``) and the labelled grid of the pairs."""
-        src = torch.cat([G_T.synthesis(w, noise_mode=NOISE_MODE) for w in self.ws.split(16)])
+        if self.source_renders is None:  # after the state is loaded: a resumed run's ws arrive late
+            self.source_renders = torch.cat([G_T.synthesis(w, noise_mode=NOISE_MODE) for w in self.ws.split(16)])
+        src = self.source_renders
         tgt = torch.cat([G.synthesis(w, noise_mode=NOISE_MODE) for w in self.ws.split(16)])
         save_labelled_grid([self.sources, src, tgt, self.targets],
                            ["real source" if self.references else "target", "G_T(w_a)", "G_target(w_a)",
@@ -164,10 +167,8 @@ def adapt(cfg: AdaptConfig, dry_run: bool = False, on_finish: Callable[[dict], N
     mcfg = teacher.config
     sources = None  # paired --target: the real sources of the targets
     if holds_pairs(cfg.target):
-        sources, targets, names = load_pairs(cfg.target, mcfg.resolution, mcfg.img_channels, "target pairs")
-        if len(names) > cfg.max_targets:
-            warnings.warn(f"{len(names)} target pairs in {cfg.target}: GPD is designed for ≤ {cfg.max_targets}; "
-                          "all are used", stacklevel=2)
+        sources, targets, names = load_pairs(cfg.target, mcfg.resolution, mcfg.img_channels, "target pairs",
+                                             cfg.max_targets)
         if cfg.self_pairs:
             warnings.warn(f"--self-pairs: {cfg.target} holds real pairs (A/, B/); their sources are used",
                           stacklevel=2)

@@ -26,9 +26,7 @@ def load_targets(folder: str | Path, resolution: int, channels: int, max_targets
                 else "the real examples of the target domain (or A/ and B/ subfolders of paired examples)")
         raise DataError(f"{what} {root} is empty: it holds no images (png/jpg/jpeg/webp); pass {option} a folder "
                         f"with {need}")
-    if max_targets and len(files) > max_targets:
-        warnings.warn(f"{len(files)} target images in {root}: GPD is designed for ≤ {max_targets}; all are used, "
-                      "but with many examples plain fine-tuning (--w-cdc 0) may do as well", stacklevel=2)
+    _warn_if_many(len(files), "target images", root, max_targets)
     sizes, wrong_mode, arrays = [], [], []
     for f in files:
         w, h, mode = image_header(f)
@@ -46,19 +44,27 @@ def load_targets(folder: str | Path, resolution: int, channels: int, max_targets
     return torch.from_numpy(np.stack(arrays)), [f.relative_to(root).as_posix() for f in files]
 
 
+def _warn_if_many(n: int, kind: str, root: Path, max_targets: int | None) -> None:
+    if max_targets and n > max_targets:
+        warnings.warn(f"{n} {kind} in {root}: GPD is designed for ≤ {max_targets}; all are used, "
+                      "but with many examples plain fine-tuning (--w-cdc 0) may do as well", stacklevel=3)
+
+
 def holds_pairs(folder: str | Path) -> bool:
     """Whether ``folder`` is a paired dataset (``A/`` sources and ``B/`` targets with matching stems)."""
     return (Path(folder) / "A").is_dir() and (Path(folder) / "B").is_dir()
 
 
-def load_pairs(folder: str | Path, resolution: int, channels: int,
-               what: str = "anchor images") -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+def load_pairs(folder: str | Path, resolution: int, channels: int, what: str = "anchor images",
+               max_targets: int | None = None) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     """A paired folder as uint8 sources [N, C, R, R], targets [N, C, R, R] and the pairs' stems (one warning
-    when images are not of the teacher's size; they are centre-cropped and resized)."""
+    when images are not of the teacher's size, they are centre-cropped and resized; one when there are more
+    than ``max_targets`` pairs)."""
     from ..data.paired import PairedImageDataset
 
     root = Path(folder)
     ds = PairedImageDataset(root, resolution=resolution, channels=channels)
+    _warn_if_many(len(ds.pairs), "target pairs", root, max_targets)
     sizes = []
     for f in dict.fromkeys(f for pair in ds.pairs for f in pair):  # side-by-side: one file, two h×h halves
         w, h, _ = image_header(f)

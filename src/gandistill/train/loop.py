@@ -81,9 +81,7 @@ def check_finite(stats: dict[str, float], step: int, out: Path, hint: str = DIVE
 def _saved_config(cfg: Any, state: dict[str, Any], path: Path) -> dict[str, Any]:
     """The resumed run's options, completed with this version's defaults (older runs lack newer fields)."""
     try:
-        saved = json.loads(state["config"])
-        return asdict(from_dict(type(cfg), with_absent(type(cfg), saved) if isinstance(saved, dict) else saved,
-                                strict=False))
+        return asdict(from_dict(type(cfg), with_absent(type(cfg), json.loads(state["config"])), strict=False))
     except (GandistillError, TypeError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{path}: its recorded options cannot be read ({exc}); resume from a state "
                               "written by this stage") from None
